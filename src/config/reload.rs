@@ -1,0 +1,1 @@
+//! The reload path (file watch, SIGHUP, HTTP). PLACEHOLDER.

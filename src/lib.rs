@@ -1,0 +1,18 @@
+//! octopoll: a lean SNMP poller for Prometheus.
+//!
+//! # Layout
+//! - [`config`]: raw YAML types, validation into an immutable [`config::Config`], and the
+//!   one reload path fed by the file watcher, SIGHUP and `POST /-/reload`.
+//! - [`snmp`]: owned OID/value types and the SNMP client (timeouts, retries, table walks);
+//!   the only module that names the `async-snmp` crate.
+//! - [`poller`]: the scheduler (one task per device, diffed on reload) and the snapshot
+//!   store the HTTP layer reads.
+//! - [`metrics`]: pure mapping from poll results to samples, the prometheus-client
+//!   `Collector` over snapshots, and octopoll's own metrics.
+//! - [`http`]: the endpoints (`/metrics`, `/probe`, `/targets`, `/-/reload`, `/config`, `/`).
+//! - [`sim`]: simulated SNMP agents for the demo, tests and benchmarks.
+//! - [`app`]: wires the pieces together for `octopoll` serve and `octopoll demo`.
+
+pub mod config;
+pub mod snmp;
+pub mod sim;

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: simulated SNMP agents (being written by the simulator helper).
