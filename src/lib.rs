@@ -14,5 +14,5 @@
 //! - [`app`]: wires the pieces together for `octopoll` serve and `octopoll demo`.
 
 pub mod config;
-pub mod snmp;
 pub mod sim;
+pub mod snmp;

@@ -1,5 +1,11 @@
-//! SNMP: owned types and the client. No other module names `async_snmp`.
+//! SNMP: owned types, the client, and table walks. No other module names `async_snmp`.
 
+mod client;
+mod error;
 mod types;
+pub mod walk;
 
+pub use client::{Engine, Session, SnmpStats};
+pub use error::SnmpError;
 pub use types::{Oid, OidError, Value};
+pub use walk::{walk_columns, Requester, Walked};

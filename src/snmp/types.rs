@@ -206,7 +206,12 @@ mod tests {
             ("1.3.x", Err(OidError::BadArc { arc: "x".into() })),
             ("1..3", Err(OidError::BadArc { arc: "".into() })),
             ("1.+3", Err(OidError::BadArc { arc: "+3".into() })),
-            ("1.4294967296", Err(OidError::BadArc { arc: "4294967296".into() })),
+            (
+                "1.4294967296",
+                Err(OidError::BadArc {
+                    arc: "4294967296".into(),
+                }),
+            ),
             ("3.1", Err(OidError::BadPrefix)),
             ("1", Err(OidError::BadPrefix)),
         ];

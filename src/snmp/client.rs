@@ -1,0 +1,374 @@
+//! The SNMP client: one shared UDP socket per address family, one cheap [`Session`] per
+//! device, a global cap on requests in flight, and counters for octopoll's own metrics.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_snmp as lib;
+use tokio::sync::Semaphore;
+
+use super::walk::Requester;
+use super::{Oid, SnmpError, Value};
+use crate::config::{self, AuthKind};
+
+/// Largest UDP payload. async-snmp's default (1472) makes net-snmp answer big v3 GETBULKs
+/// with genErr.
+const MAX_MESSAGE_SIZE: usize = 65507;
+
+/// Counters the exporter publishes about SNMP traffic.
+#[derive(Debug, Default)]
+pub struct SnmpStats {
+    /// Logical requests (GET/GETNEXT/GETBULK) started.
+    pub requests: AtomicU64,
+    /// Retransmissions (derived: elapsed / per-attempt timeout, fixed-delay retries).
+    pub retries: AtomicU64,
+    /// Requests that got no reply after every retransmission.
+    pub timeouts: AtomicU64,
+    /// Requests that ended in any other error.
+    pub errors: AtomicU64,
+}
+
+/// The shared SNMP engine: sockets, in-flight limit, SNMPv3 engine cache, statistics.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    v4: lib::UdpTransport,
+    v6: Option<lib::UdpTransport>,
+    in_flight: Arc<Semaphore>,
+    engine_cache: Arc<lib::EngineCache>,
+    stats: Arc<SnmpStats>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("v4", &self.inner.v4.local_addr())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Binds the shared sockets (IPv4 always, IPv6 when the host has it) and caps requests
+    /// in flight across all devices at `max_in_flight`.
+    pub async fn new(max_in_flight: usize) -> Result<Engine, SnmpError> {
+        let v4 = bind("0.0.0.0:0").await?;
+        let v6 = match bind("[::]:0").await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::info!(error = %e, "no IPv6 SNMP socket; IPv6 devices will fail");
+                None
+            }
+        };
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                v4,
+                v6,
+                in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+                engine_cache: Arc::new(lib::EngineCache::new()),
+                stats: Arc::new(SnmpStats::default()),
+            }),
+        })
+    }
+
+    /// Traffic counters.
+    pub fn stats(&self) -> &Arc<SnmpStats> {
+        &self.inner.stats
+    }
+
+    /// Datagrams the shared sockets dropped as late, duplicate or unmatched replies.
+    pub fn discarded_datagrams(&self) -> u64 {
+        let mut n = self.inner.v4.stats().discarded_datagrams;
+        if let Some(v6) = &self.inner.v6 {
+            n += v6.stats().discarded_datagrams;
+        }
+        n
+    }
+
+    /// Resolves `host` (bounded by `timeout`) and builds a session for it.
+    pub async fn session(
+        &self,
+        host: &str,
+        port: u16,
+        auth: &config::Auth,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Session, SnmpError> {
+        let addr = resolve(host, port, timeout).await?;
+        self.session_for(addr, auth, timeout, retries).await
+    }
+
+    /// Builds a session for an already resolved address.
+    pub async fn session_for(
+        &self,
+        addr: SocketAddr,
+        auth: &config::Auth,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Session, SnmpError> {
+        let transport = match addr {
+            SocketAddr::V4(_) => &self.inner.v4,
+            SocketAddr::V6(_) => self
+                .inner
+                .v6
+                .as_ref()
+                .ok_or_else(|| SnmpError::Network("no IPv6 socket on this host".into()))?,
+        };
+        let retry = lib::Retry::fixed(retries.min(lib::MAX_RETRIES), Duration::ZERO)
+            .map_err(|e| SnmpError::Other(e.to_string()))?;
+        let builder = lib::Client::builder(addr, to_lib_auth(&auth.kind)?)
+            .request_timeout(timeout)
+            .retry(retry)
+            // A reply must come from the address we asked; anything else is dropped.
+            .strict_source(true)
+            .engine_cache(self.inner.engine_cache.clone());
+        let client = builder.build_with(transport).await.map_err(map_error)?;
+        Ok(Session {
+            client,
+            v1: matches!(auth.kind, AuthKind::V1 { .. }),
+            timeout,
+            attempts: retries + 1,
+            in_flight: self.inner.in_flight.clone(),
+            stats: self.inner.stats.clone(),
+        })
+    }
+}
+
+async fn bind(addr: &str) -> Result<lib::UdpTransport, SnmpError> {
+    lib::UdpTransport::builder()
+        .bind(addr)
+        .max_message_size(MAX_MESSAGE_SIZE)
+        .build()
+        .await
+        .map_err(map_error)
+}
+
+async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<SocketAddr, SnmpError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let fut = tokio::net::lookup_host((host, port));
+    let err = |reason: String| SnmpError::Resolve {
+        host: host.to_string(),
+        reason,
+    };
+    match tokio::time::timeout(timeout.max(Duration::from_secs(1)), fut).await {
+        Err(_) => Err(err("timed out".into())),
+        Ok(Err(e)) => Err(err(e.to_string())),
+        Ok(Ok(mut addrs)) => addrs.next().ok_or_else(|| err("no address".into())),
+    }
+}
+
+fn to_lib_auth(kind: &AuthKind) -> Result<lib::Auth, SnmpError> {
+    use config::{AuthProtocol as A, PrivProtocol as P};
+    Ok(match kind {
+        AuthKind::V1 { community } => lib::Auth::v1(community.expose().as_bytes().to_vec()),
+        AuthKind::V2c { community } => lib::Auth::v2c(community.expose().as_bytes().to_vec()),
+        AuthKind::V3(usm) => {
+            let mut cfg = lib::UsmConfig::new(usm.username.clone().into_bytes());
+            let auth_proto = |p: A| match p {
+                A::Md5 => lib::AuthProtocol::Md5,
+                A::Sha => lib::AuthProtocol::Sha1,
+                A::Sha224 => lib::AuthProtocol::Sha224,
+                A::Sha256 => lib::AuthProtocol::Sha256,
+                A::Sha384 => lib::AuthProtocol::Sha384,
+                A::Sha512 => lib::AuthProtocol::Sha512,
+            };
+            let priv_proto = |p: P| match p {
+                P::Des => lib::PrivProtocol::Des,
+                P::Aes => lib::PrivProtocol::Aes128,
+                P::Aes192 => lib::PrivProtocol::Aes192Blumenthal,
+                P::Aes256 => lib::PrivProtocol::Aes256Blumenthal,
+            };
+            let bad = |e: lib::CryptoError| SnmpError::Auth(e.to_string());
+            cfg = match (&usm.auth, &usm.privacy) {
+                (Some((ap, apw)), Some((pp, ppw))) => cfg
+                    .auth_priv(auth_proto(*ap), apw.expose(), priv_proto(*pp), ppw.expose())
+                    .map_err(bad)?,
+                (Some((ap, apw)), None) => cfg.auth(auth_proto(*ap), apw.expose()).map_err(bad)?,
+                _ => cfg,
+            };
+            if !usm.context_name.is_empty() {
+                cfg = cfg.context_name(usm.context_name.clone().into_bytes());
+            }
+            lib::Auth::from(cfg)
+        }
+    })
+}
+
+/// One device's client. Cheap: it shares the engine's socket.
+pub struct Session {
+    client: lib::Client<lib::UdpHandle>,
+    v1: bool,
+    timeout: Duration,
+    attempts: u32,
+    in_flight: Arc<Semaphore>,
+    stats: Arc<SnmpStats>,
+}
+
+impl Session {
+    /// GET of several OIDs in one PDU. Missing objects come back as exception values
+    /// (SNMPv1's noSuchName is returned as an error for the caller to handle).
+    pub async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+        let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
+        self.run(|| async { self.client.get_many(&lib_oids).await.map(|r| r.varbinds) })
+            .await
+    }
+
+    /// Forgets the SNMPv3 engine (after the device was replaced or rebooted with a new
+    /// engine ID); the next request rediscovers it.
+    pub async fn rediscover(&self) -> Result<(), SnmpError> {
+        self.client.rediscover_engine().await.map_err(map_error)
+    }
+
+    async fn run<F, Fut>(&self, f: F) -> Result<Vec<(Oid, Value)>, SnmpError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = lib::Result<Vec<lib::VarBind>>>,
+    {
+        // The semaphore is never closed, so acquire only fails if it were; treat as busy.
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| SnmpError::Other("engine shut down".into()))?;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = f().await;
+        let elapsed = started.elapsed();
+        match result {
+            Ok(varbinds) => {
+                // Retries are sent back to back, each after a full timeout.
+                let retried = (elapsed.as_nanos() / self.timeout.as_nanos().max(1)) as u64;
+                self.stats
+                    .retries
+                    .fetch_add(retried.min(u64::from(self.attempts - 1)), Ordering::Relaxed);
+                Ok(varbinds.into_iter().map(from_lib_varbind).collect())
+            }
+            Err(e) => {
+                let e = map_error(e);
+                if let SnmpError::Timeout { .. } = e {
+                    self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .retries
+                        .fetch_add(u64::from(self.attempts - 1), Ordering::Relaxed);
+                    Err(SnmpError::Timeout {
+                        attempts: self.attempts,
+                        timeout: self.timeout,
+                    })
+                } else {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+impl Requester for Session {
+    fn is_v1(&self) -> bool {
+        self.v1
+    }
+
+    async fn get_bulk(
+        &self,
+        oids: &[Oid],
+        max_repetitions: u32,
+    ) -> Result<Vec<(Oid, Value)>, SnmpError> {
+        let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
+        self.run(|| self.client.get_bulk(&lib_oids, 0, max_repetitions))
+            .await
+    }
+
+    async fn get_next(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+        let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
+        self.run(|| async {
+            self.client
+                .get_next_many(&lib_oids)
+                .await
+                .map(|r| r.varbinds)
+        })
+        .await
+    }
+}
+
+fn to_lib_oid(oid: &Oid) -> lib::Oid {
+    lib::Oid::from_slice(oid.arcs())
+}
+
+fn from_lib_varbind(vb: lib::VarBind) -> (Oid, Value) {
+    (Oid::from_arcs(vb.oid.arcs()), from_lib_value(vb.value))
+}
+
+/// Maps the library's value to ours; the SMI type is kept.
+fn from_lib_value(v: lib::Value) -> Value {
+    match v {
+        lib::Value::Integer(i) => Value::Integer(i64::from(i)),
+        lib::Value::OctetString(b) => Value::OctetString(b.to_vec()),
+        lib::Value::Null => Value::Null,
+        lib::Value::ObjectIdentifier(o) => Value::ObjectId(Oid::from_arcs(o.arcs())),
+        lib::Value::IpAddress(a) => Value::IpAddress(a),
+        lib::Value::Counter32(c) => Value::Counter32(c),
+        lib::Value::Gauge32(g) | lib::Value::UInteger32(g) => Value::Gauge32(g),
+        lib::Value::TimeTicks(t) => Value::TimeTicks(t),
+        lib::Value::Opaque(b) => Value::Opaque(b.to_vec()),
+        lib::Value::Counter64(c) => Value::Counter64(c),
+        lib::Value::NoSuchObject => Value::NoSuchObject,
+        lib::Value::NoSuchInstance => Value::NoSuchInstance,
+        lib::Value::EndOfMibView => Value::EndOfMibView,
+        _ => Value::Unknown,
+    }
+}
+
+fn map_error(e: Box<lib::Error>) -> SnmpError {
+    use lib::{Error as E, ErrorStatus as S};
+    match e.exchange_source() {
+        E::Timeout { .. } => SnmpError::Timeout {
+            attempts: 0,
+            timeout: Duration::ZERO,
+        },
+        E::Snmp {
+            status: S::TooBig, ..
+        } => SnmpError::TooBig,
+        E::Snmp {
+            status: S::NoSuchName,
+            index,
+            ..
+        } => SnmpError::NoSuchName { index: *index },
+        E::Snmp { status, index, .. } => SnmpError::Status {
+            status: status.to_string(),
+            index: *index,
+        },
+        E::Auth { .. } => SnmpError::Auth("wrong password or protocol (bad digest)".into()),
+        E::Report { status, .. } => SnmpError::Auth(status.to_string()),
+        E::Network { source, .. } => SnmpError::Network(source.to_string()),
+        E::Decode(d) => SnmpError::BadResponse(d.to_string()),
+        E::MalformedResponse { .. } => SnmpError::BadResponse("malformed response".into()),
+        other => SnmpError::Other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_every_numeric_type_keeping_width() {
+        let cases = [
+            (lib::Value::Counter32(7), Value::Counter32(7)),
+            (lib::Value::Counter64(u64::MAX), Value::Counter64(u64::MAX)),
+            (lib::Value::Gauge32(1000), Value::Gauge32(1000)),
+            (lib::Value::UInteger32(3), Value::Gauge32(3)),
+            (lib::Value::TimeTicks(12345), Value::TimeTicks(12345)),
+            (lib::Value::Integer(-5), Value::Integer(-5)),
+            (lib::Value::EndOfMibView, Value::EndOfMibView),
+        ];
+        for (input, want) in cases {
+            assert_eq!(from_lib_value(input), want);
+        }
+    }
+}
