@@ -14,5 +14,7 @@
 //! - [`app`]: wires the pieces together for `octopoll` serve and `octopoll demo`.
 
 pub mod config;
+pub mod metrics;
+pub mod poller;
 pub mod sim;
 pub mod snmp;

@@ -1,0 +1,549 @@
+//! Pure mapping from SNMP varbinds to the values octopoll exposes. Everything that could
+//! fail a scrape (label escaping, value ranges) is settled here, at poll time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::config::{OidKind, OidSpec};
+use crate::snmp::{Oid, Value};
+
+/// IF-MIB / system OIDs used by the built-in `if_mib` module.
+pub mod oids {
+    /// system group scalars, in the order [`super::SystemInfo`] reads them.
+    pub const SYSTEM: [&str; 5] = [
+        "1.3.6.1.2.1.1.1.0", // sysDescr
+        "1.3.6.1.2.1.1.2.0", // sysObjectID
+        "1.3.6.1.2.1.1.3.0", // sysUpTime
+        "1.3.6.1.2.1.1.5.0", // sysName
+        "1.3.6.1.2.1.1.6.0", // sysLocation
+    ];
+    /// Interface columns walked on every poll, in [`super::IfColumn`] order.
+    pub const IF_COLUMNS: [&str; 13] = [
+        "1.3.6.1.2.1.2.2.1.2",     // ifDescr
+        "1.3.6.1.2.1.2.2.1.7",     // ifAdminStatus
+        "1.3.6.1.2.1.2.2.1.8",     // ifOperStatus
+        "1.3.6.1.2.1.2.2.1.13",    // ifInDiscards
+        "1.3.6.1.2.1.2.2.1.14",    // ifInErrors
+        "1.3.6.1.2.1.2.2.1.19",    // ifOutDiscards
+        "1.3.6.1.2.1.2.2.1.20",    // ifOutErrors
+        "1.3.6.1.2.1.31.1.1.1.1",  // ifName
+        "1.3.6.1.2.1.31.1.1.1.6",  // ifHCInOctets
+        "1.3.6.1.2.1.31.1.1.1.10", // ifHCOutOctets
+        "1.3.6.1.2.1.31.1.1.1.15", // ifHighSpeed
+        "1.3.6.1.2.1.31.1.1.1.18", // ifAlias
+        "1.3.6.1.2.1.2.2.1.1",     // ifIndex (so interfaces without ifDescr still appear)
+    ];
+    /// 32-bit octet counters, walked only when some interface lacks the 64-bit ones.
+    pub const IF_COUNTERS32: [&str; 2] = [
+        "1.3.6.1.2.1.2.2.1.10", // ifInOctets
+        "1.3.6.1.2.1.2.2.1.16", // ifOutOctets
+    ];
+}
+
+/// Index into [`oids::IF_COLUMNS`].
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)]
+pub enum IfColumn {
+    Descr = 0,
+    Admin,
+    Oper,
+    InDiscards,
+    InErrors,
+    OutDiscards,
+    OutErrors,
+    Name,
+    HcIn,
+    HcOut,
+    HighSpeed,
+    Alias,
+    Index,
+}
+
+/// Escapes a label value for the text format (prometheus-client writes values verbatim).
+pub fn escape_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The system group, label values already escaped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemInfo {
+    /// sysName.0
+    pub sys_name: String,
+    /// sysDescr.0
+    pub sys_descr: String,
+    /// sysObjectID.0
+    pub sys_object_id: String,
+    /// sysLocation.0
+    pub sys_location: String,
+    /// sysUpTime.0, hundredths of a second.
+    pub sys_uptime: Option<u32>,
+}
+
+impl SystemInfo {
+    /// Builds from the GET of [`oids::SYSTEM`] (exceptions and missing values become empty).
+    pub fn from_varbinds(vbs: &[(Oid, Value)]) -> SystemInfo {
+        let text = |i: usize| -> String {
+            let want: Oid = oids::SYSTEM[i].parse().expect("static OID");
+            vbs.iter()
+                .find(|(o, _)| *o == want)
+                .map(|(_, v)| escape_label(&v.to_label()))
+                .unwrap_or_default()
+        };
+        let uptime_oid: Oid = oids::SYSTEM[2].parse().expect("static OID");
+        SystemInfo {
+            sys_descr: text(0),
+            sys_object_id: text(1),
+            sys_name: text(3),
+            sys_location: text(4),
+            sys_uptime: vbs
+                .iter()
+                .find(|(o, _)| *o == uptime_oid)
+                .and_then(|(_, v)| match v {
+                    Value::TimeTicks(t) => Some(*t),
+                    _ => None,
+                }),
+        }
+    }
+}
+
+/// One interface's values. `None` means the agent did not report that column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Interface {
+    /// ifIndex.
+    pub index: u32,
+    /// Escaped label values: ifIndex, ifName, ifDescr, ifAlias.
+    pub labels: [String; 4],
+    /// ifHCInOctets.
+    pub hc_in: Option<u64>,
+    /// ifHCOutOctets.
+    pub hc_out: Option<u64>,
+    /// ifInOctets, only when the 64-bit counter is missing.
+    pub in32: Option<u64>,
+    /// ifOutOctets, only when the 64-bit counter is missing.
+    pub out32: Option<u64>,
+    /// ifInErrors.
+    pub in_errors: Option<u64>,
+    /// ifOutErrors.
+    pub out_errors: Option<u64>,
+    /// ifInDiscards.
+    pub in_discards: Option<u64>,
+    /// ifOutDiscards.
+    pub out_discards: Option<u64>,
+    /// ifOperStatus.
+    pub oper: Option<i64>,
+    /// ifAdminStatus.
+    pub admin: Option<i64>,
+    /// ifHighSpeed, Mbit/s.
+    pub high_speed: Option<u64>,
+}
+
+impl Interface {
+    /// The ifName label (escaped), falling back to ifDescr.
+    pub fn display_name(&self) -> &str {
+        if self.labels[1].is_empty() {
+            &self.labels[2]
+        } else {
+            &self.labels[1]
+        }
+    }
+
+    /// True when the interface needs the 32-bit octet counters.
+    pub fn lacks_hc(&self) -> bool {
+        self.hc_in.is_none() || self.hc_out.is_none()
+    }
+}
+
+/// Single-arc row index of `oid` under `column`, if that is its shape.
+fn row_index(oid: &Oid, column: &Oid) -> Option<u32> {
+    match oid.suffix_after(column)? {
+        [i] => Some(*i),
+        _ => None,
+    }
+}
+
+/// Builds interfaces from the walk of [`oids::IF_COLUMNS`] (same order). Counter values keep
+/// their width: a Counter32 in a 64-bit column is ignored (names never lie about width).
+pub fn interfaces_from_columns(columns: &[Vec<(Oid, Value)>]) -> Vec<Interface> {
+    let roots: Vec<Oid> = oids::IF_COLUMNS
+        .iter()
+        .map(|s| s.parse().expect("static OID"))
+        .collect();
+    let mut by_index: BTreeMap<u32, Interface> = BTreeMap::new();
+    for (col, rows) in columns.iter().enumerate().take(roots.len()) {
+        for (oid, value) in rows {
+            let Some(idx) = row_index(oid, &roots[col]) else {
+                continue;
+            };
+            let iface = by_index.entry(idx).or_insert_with(|| Interface {
+                index: idx,
+                labels: [idx.to_string(), String::new(), String::new(), String::new()],
+                ..Interface::default()
+            });
+            apply_column(iface, col, value);
+        }
+    }
+    by_index.into_values().collect()
+}
+
+fn counter32(v: &Value) -> Option<u64> {
+    match v {
+        Value::Counter32(c) => Some(u64::from(*c)),
+        _ => None,
+    }
+}
+
+fn apply_column(iface: &mut Interface, col: usize, value: &Value) {
+    const DESCR: usize = IfColumn::Descr as usize;
+    const ADMIN: usize = IfColumn::Admin as usize;
+    const OPER: usize = IfColumn::Oper as usize;
+    const IN_DISC: usize = IfColumn::InDiscards as usize;
+    const IN_ERR: usize = IfColumn::InErrors as usize;
+    const OUT_DISC: usize = IfColumn::OutDiscards as usize;
+    const OUT_ERR: usize = IfColumn::OutErrors as usize;
+    const NAME: usize = IfColumn::Name as usize;
+    const HC_IN: usize = IfColumn::HcIn as usize;
+    const HC_OUT: usize = IfColumn::HcOut as usize;
+    const SPEED: usize = IfColumn::HighSpeed as usize;
+    const ALIAS: usize = IfColumn::Alias as usize;
+    let int = |v: &Value| match v {
+        Value::Integer(i) => Some(*i),
+        _ => None,
+    };
+    match col {
+        DESCR => iface.labels[2] = escape_label(&value.to_label()),
+        NAME => iface.labels[1] = escape_label(&value.to_label()),
+        ALIAS => iface.labels[3] = escape_label(&value.to_label()),
+        ADMIN => iface.admin = int(value),
+        OPER => iface.oper = int(value),
+        IN_DISC => iface.in_discards = counter32(value),
+        IN_ERR => iface.in_errors = counter32(value),
+        OUT_DISC => iface.out_discards = counter32(value),
+        OUT_ERR => iface.out_errors = counter32(value),
+        HC_IN => {
+            if let Value::Counter64(c) = value {
+                iface.hc_in = Some(*c)
+            }
+        }
+        HC_OUT => {
+            if let Value::Counter64(c) = value {
+                iface.hc_out = Some(*c)
+            }
+        }
+        SPEED => {
+            if let Value::Gauge32(g) = value {
+                iface.high_speed = Some(u64::from(*g))
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fills the 32-bit octet counters from the walk of [`oids::IF_COUNTERS32`], only for
+/// interfaces that lack the 64-bit pair.
+pub fn apply_counters32(ifaces: &mut [Interface], columns: &[Vec<(Oid, Value)>]) {
+    let roots: Vec<Oid> = oids::IF_COUNTERS32
+        .iter()
+        .map(|s| s.parse().expect("static OID"))
+        .collect();
+    for (col, rows) in columns.iter().enumerate().take(2) {
+        for (oid, value) in rows {
+            let Some(idx) = row_index(oid, &roots[col]) else {
+                continue;
+            };
+            if let Ok(pos) = ifaces.binary_search_by_key(&idx, |i| i.index) {
+                let iface = &mut ifaces[pos];
+                if iface.lacks_hc() {
+                    let v = counter32(value);
+                    if col == 0 {
+                        iface.in32 = v;
+                    } else {
+                        iface.out32 = v;
+                    }
+                }
+            }
+        }
+    }
+    // An interface keeps either both 64-bit counters or none, so a family never mixes widths
+    // for one interface.
+    for iface in ifaces.iter_mut() {
+        if iface.lacks_hc() {
+            iface.hc_in = None;
+            iface.hc_out = None;
+        }
+    }
+}
+
+/// One user-OID sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidSample {
+    /// The configured spec (name, kind, help).
+    pub spec: Arc<OidSpec>,
+    /// Row index for walked columns (`index` label), escaped.
+    pub index: Option<String>,
+    /// The numeric value (gauge, counter) or 1 for info.
+    pub value: f64,
+    /// For info metrics: the escaped string value.
+    pub text: Option<String>,
+}
+
+/// Maps one user-OID varbind; `None` when the value does not fit the configured type
+/// (exceptions, strings for a gauge, negative counters).
+pub fn oid_sample(spec: &Arc<OidSpec>, oid: &Oid, value: &Value) -> Option<OidSample> {
+    if value.is_exception() || matches!(value, Value::Null | Value::Unknown) {
+        return None;
+    }
+    let index = if spec.walk {
+        let suffix = oid.suffix_after(&spec.oid)?;
+        Some(escape_label(
+            &suffix
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join("."),
+        ))
+    } else {
+        None
+    };
+    let (value, text) = match spec.kind {
+        OidKind::Gauge => (numeric_or_parsed(value)?, None),
+        OidKind::Counter => (value.as_u64()? as f64, None),
+        OidKind::Info => (1.0, Some(escape_label(&value.to_label()))),
+    };
+    Some(OidSample {
+        spec: spec.clone(),
+        index,
+        value,
+        text,
+    })
+}
+
+/// Numbers as they are; strings that hold a number (some agents report "23.5") parsed.
+fn numeric_or_parsed(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| match v {
+        Value::OctetString(b) => std::str::from_utf8(b)
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(s: &str) -> Oid {
+        s.parse().unwrap()
+    }
+
+    fn col(root: &str, rows: &[(u32, Value)]) -> Vec<(Oid, Value)> {
+        rows.iter()
+            .map(|(i, v)| (o(&format!("{root}.{i}")), v.clone()))
+            .collect()
+    }
+
+    fn walk(entries: &[(usize, Vec<(u32, Value)>)]) -> Vec<Vec<(Oid, Value)>> {
+        let mut cols = vec![Vec::new(); oids::IF_COLUMNS.len()];
+        for (c, rows) in entries {
+            cols[*c] = col(oids::IF_COLUMNS[*c], rows);
+        }
+        cols
+    }
+
+    #[test]
+    fn builds_interfaces_with_labels_and_64_bit_counters() {
+        let cols = walk(&[
+            (
+                IfColumn::Descr as usize,
+                vec![
+                    (1, Value::OctetString(b"lo".to_vec())),
+                    (2, Value::OctetString(b"eth0".to_vec())),
+                ],
+            ),
+            (
+                IfColumn::Name as usize,
+                vec![(2, Value::OctetString(b"Gi1/0/1".to_vec()))],
+            ),
+            (
+                IfColumn::Alias as usize,
+                vec![(2, Value::OctetString(b"to \"core\"\n".to_vec()))],
+            ),
+            (
+                IfColumn::HcIn as usize,
+                vec![(1, Value::Counter64(5)), (2, Value::Counter64(u64::MAX))],
+            ),
+            (
+                IfColumn::HcOut as usize,
+                vec![(1, Value::Counter64(6)), (2, Value::Counter64(7))],
+            ),
+            (
+                IfColumn::Oper as usize,
+                vec![(1, Value::Integer(1)), (2, Value::Integer(2))],
+            ),
+            (
+                IfColumn::HighSpeed as usize,
+                vec![(2, Value::Gauge32(10000))],
+            ),
+        ]);
+        let ifaces = interfaces_from_columns(&cols);
+        assert_eq!(ifaces.len(), 2);
+        let eth0 = &ifaces[1];
+        assert_eq!(
+            eth0.labels,
+            [
+                "2".to_string(),
+                "Gi1/0/1".into(),
+                "eth0".into(),
+                "to \\\"core\\\"".into()
+            ]
+        );
+        assert_eq!(eth0.hc_in, Some(u64::MAX));
+        assert_eq!(eth0.oper, Some(2));
+        assert_eq!(eth0.high_speed, Some(10000));
+        assert_eq!(ifaces[0].display_name(), "lo");
+    }
+
+    #[test]
+    fn counter32_in_a_64_bit_column_is_not_taken_as_64_bit() {
+        let cols = walk(&[
+            (IfColumn::HcIn as usize, vec![(1, Value::Counter32(5))]),
+            (IfColumn::HcOut as usize, vec![(1, Value::Counter32(6))]),
+        ]);
+        let ifaces = interfaces_from_columns(&cols);
+        assert!(ifaces[0].lacks_hc());
+    }
+
+    #[test]
+    fn falls_back_to_32_bit_octets_only_where_64_bit_missing() {
+        let cols = walk(&[
+            (
+                IfColumn::Index as usize,
+                vec![(1, Value::Integer(1)), (2, Value::Integer(2))],
+            ),
+            (IfColumn::HcIn as usize, vec![(1, Value::Counter64(100))]),
+            (IfColumn::HcOut as usize, vec![(1, Value::Counter64(200))]),
+        ]);
+        let mut ifaces = interfaces_from_columns(&cols);
+        let c32 = vec![
+            col(
+                oids::IF_COUNTERS32[0],
+                &[
+                    (1, Value::Counter32(1)),
+                    (2, Value::Counter32(4_000_000_000)),
+                ],
+            ),
+            col(
+                oids::IF_COUNTERS32[1],
+                &[(1, Value::Counter32(2)), (2, Value::Counter32(3))],
+            ),
+        ];
+        apply_counters32(&mut ifaces, &c32);
+        assert_eq!((ifaces[0].hc_in, ifaces[0].in32), (Some(100), None));
+        assert_eq!(
+            (ifaces[1].hc_in, ifaces[1].in32, ifaces[1].out32),
+            (None, Some(4_000_000_000), Some(3))
+        );
+    }
+
+    #[test]
+    fn half_a_64_bit_pair_falls_back_to_32_bit() {
+        let cols = walk(&[(IfColumn::HcIn as usize, vec![(3, Value::Counter64(9))])]);
+        let mut ifaces = interfaces_from_columns(&cols);
+        let c32 = vec![
+            col(oids::IF_COUNTERS32[0], &[(3, Value::Counter32(1))]),
+            col(oids::IF_COUNTERS32[1], &[(3, Value::Counter32(2))]),
+        ];
+        apply_counters32(&mut ifaces, &c32);
+        assert_eq!(
+            (ifaces[0].hc_in, ifaces[0].in32, ifaces[0].out32),
+            (None, Some(1), Some(2))
+        );
+    }
+
+    #[test]
+    fn system_info_from_get() {
+        let vbs = vec![
+            (
+                o("1.3.6.1.2.1.1.1.0"),
+                Value::OctetString(b"Linux box".to_vec()),
+            ),
+            (
+                o("1.3.6.1.2.1.1.2.0"),
+                Value::ObjectId(o("1.3.6.1.4.1.8072.3.2.10")),
+            ),
+            (o("1.3.6.1.2.1.1.3.0"), Value::TimeTicks(4242)),
+            (o("1.3.6.1.2.1.1.5.0"), Value::OctetString(b"sw1".to_vec())),
+            (o("1.3.6.1.2.1.1.6.0"), Value::NoSuchInstance),
+        ];
+        let s = SystemInfo::from_varbinds(&vbs);
+        assert_eq!(s.sys_name, "sw1");
+        assert_eq!(s.sys_object_id, "1.3.6.1.4.1.8072.3.2.10");
+        assert_eq!(s.sys_uptime, Some(4242));
+        assert_eq!(s.sys_location, "");
+    }
+
+    #[test]
+    fn user_oid_samples_by_kind() {
+        let spec = |kind, walk| {
+            Arc::new(OidSpec {
+                name: "x".into(),
+                oid: o("1.3.6.1.4.1.9.9.109.1.1.1.1.8"),
+                kind,
+                walk,
+                help: "h".into(),
+            })
+        };
+        let g = spec(OidKind::Gauge, true);
+        let s = oid_sample(
+            &g,
+            &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
+            &Value::Gauge32(42),
+        )
+        .unwrap();
+        assert_eq!((s.index.as_deref(), s.value), (Some("7"), 42.0));
+        assert_eq!(
+            oid_sample(
+                &g,
+                &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
+                &Value::OctetString(b" 23.5".to_vec())
+            )
+            .unwrap()
+            .value,
+            23.5
+        );
+        assert!(oid_sample(
+            &g,
+            &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
+            &Value::OctetString(b"n/a".to_vec())
+        )
+        .is_none());
+        assert!(oid_sample(
+            &g,
+            &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
+            &Value::NoSuchInstance
+        )
+        .is_none());
+        let c = spec(OidKind::Counter, false);
+        assert!(oid_sample(&c, &c.oid, &Value::Integer(-1)).is_none());
+        assert_eq!(
+            oid_sample(&c, &c.oid, &Value::Counter64(u64::MAX))
+                .unwrap()
+                .value,
+            u64::MAX as f64
+        );
+        let i = spec(OidKind::Info, false);
+        let s = oid_sample(&i, &i.oid, &Value::OctetString(b"v\"1".to_vec())).unwrap();
+        assert_eq!(s.text.as_deref(), Some("v\\\"1"));
+    }
+}
