@@ -13,7 +13,11 @@
 //! - [`sim`]: simulated SNMP agents for the demo, tests and benchmarks.
 //! - [`app`]: wires the pieces together for `octopoll` serve and `octopoll demo`.
 
+pub mod app;
+pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod http;
 pub mod metrics;
 pub mod poller;
 pub mod sim;

@@ -1,1 +1,123 @@
-fn main() {}
+//! The `octopoll` binary: parse the command line, set up logging, call the library.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use octopoll::cli::{Cli, Command, LogFormat};
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log.log_format, &cli.log.log_level);
+    if let Some(Command::Check { path }) = &cli.command {
+        return check(path);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("octopoll: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("octopoll: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: &LogFormat, level: &str) {
+    // async-snmp logs an ERROR for every failed request; octopoll reports those itself.
+    let mut filter = level.to_string();
+    if !filter.contains("async_snmp") {
+        filter.push_str(",async_snmp=off");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,async_snmp=off"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Plain => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    match octopoll::config::load(path) {
+        Ok(cfg) => {
+            println!("{}", octopoll::config::summary(&cfg));
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            eprintln!("{} error(s) in {}", errors.0.len(), path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Cancels on SIGINT or SIGTERM.
+fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term_fut = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term_fut => {}
+        }
+        tracing::info!("shutting down");
+        t.cancel();
+    });
+    token
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signals();
+    match cli.command {
+        Some(Command::Check { .. }) => unreachable!("handled before the runtime starts"),
+        Some(Command::Walk(args)) => octopoll::app::walk(&cli.serve.config, &args)
+            .await
+            .map_err(Into::into),
+        Some(Command::Simulate(args)) => octopoll::sim::run(args, shutdown).await,
+        Some(Command::Demo(args)) => {
+            let listener = octopoll::app::bind(&cli.serve.listen).await?;
+            octopoll::demo::run(listener, args.sim_base_port, shutdown)
+                .await
+                .map_err(Into::into)
+        }
+        None => {
+            let listener = octopoll::app::bind(&cli.serve.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", cli.serve.listen))?;
+            tracing::info!(address = %listener.local_addr()?, "serving HTTP");
+            let opts = octopoll::app::Options {
+                config_path: cli.serve.config.clone(),
+                shard: cli.serve.shard,
+                max_in_flight: cli.serve.max_in_flight,
+                watch: !cli.serve.no_watch,
+            };
+            octopoll::app::run(listener, opts, shutdown)
+                .await
+                .map_err(Into::into)
+        }
+    }
+}

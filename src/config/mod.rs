@@ -58,3 +58,29 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
+
+/// One line for `octopoll check`: `ok: N devices, M auths, K modules from F files`.
+pub fn summary(config: &Config) -> String {
+    let mut auths: Vec<&str> = config
+        .devices
+        .iter()
+        .map(|d| d.auth.name.as_str())
+        .collect();
+    auths.sort_unstable();
+    auths.dedup();
+    let mut modules: Vec<&str> = config
+        .devices
+        .iter()
+        .flat_map(|d| d.modules.iter().map(|m| m.name.as_str()))
+        .filter(|m| !m.starts_with("device:"))
+        .collect();
+    modules.sort_unstable();
+    modules.dedup();
+    format!(
+        "ok: {} devices, {} auths, {} modules from {} files",
+        config.devices.len(),
+        auths.len(),
+        modules.len(),
+        config.files.len()
+    )
+}
