@@ -5,6 +5,8 @@
 //! naming file, line and key.
 
 mod load;
+mod locate;
+mod raw;
 pub mod reload;
 mod types;
 
