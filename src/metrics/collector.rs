@@ -80,11 +80,10 @@ fn iface_family(
     for s in snaps {
         let Some(data) = &s.data else { continue };
         let dev: Labels = &s.labels;
-        let mut dev_enc = fam.encode_family(&dev)?;
         for i in &data.interfaces {
             if let Some(v) = get(i) {
-                let labels = iface_labels(i);
-                let m = dev_enc.encode_family(&labels)?;
+                let labels = (dev, iface_labels(i));
+                let m = fam.encode_family(&labels)?;
                 if counter {
                     ConstCounter::new(v).encode(m)?;
                 } else {
@@ -415,10 +414,11 @@ pub fn encode_self(
             MetricType::Counter,
         )?;
         for s in snaps {
-            let dev = [("device", s.labels[0].1.as_str())];
-            let mut d = fam.encode_family(&dev)?;
-            ConstCounter::new(s.polls_ok).encode(d.encode_family(&[("result", "success")])?)?;
-            ConstCounter::new(s.polls_failed).encode(d.encode_family(&[("result", "failure")])?)?;
+            let device = s.labels[0].1.as_str();
+            ConstCounter::new(s.polls_ok)
+                .encode(fam.encode_family(&[("device", device), ("result", "success")])?)?;
+            ConstCounter::new(s.polls_failed)
+                .encode(fam.encode_family(&[("device", device), ("result", "failure")])?)?;
         }
     }
     let mut fam = enc.encode_descriptor(
