@@ -1,0 +1,268 @@
+//! Shared helpers for end-to-end tests: a real net-snmp snmpd, the octopoll binary, and a
+//! tiny HTTP client. Everything binds 127.0.0.1; processes are stopped by their own PID.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// True under CI, where a missing tool is a failure rather than a skip.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// Path of a system tool, or `None` (tests skip locally, fail under CI).
+pub fn tool(path: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(path);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(!in_ci(), "{path} is missing; .ci/run must install it");
+    eprintln!("skipping: {path} not installed");
+    None
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free UDP port on 127.0.0.1.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `f` every 100 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed (by its PID) when dropped.
+pub struct Proc {
+    pub child: Child,
+    pub name: &'static str,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running net-snmp snmpd on 127.0.0.1.
+pub struct Snmpd {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    _proc: Proc,
+}
+
+impl Snmpd {
+    /// Starts snmpd with communities `public` (v2c/v1) and any extra config lines
+    /// (e.g. `createUser` and `rouser` for v3). `None` when snmpd is not installed (local).
+    pub fn start(extra: &str) -> Option<Snmpd> {
+        let bin = tool("/usr/sbin/snmpd")?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_udp_port();
+        let conf = dir.path().join("snmpd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "rocommunity public 127.0.0.1\nrocommunity v1only 127.0.0.1\n\
+                 sysLocation octopoll-test-lab\nsysContact tests\nsysName octopoll-snmpd\n{extra}\n"
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("snmpd.log")).unwrap();
+        let child = Command::new(bin)
+            .args(["-f", "-Lf"])
+            .arg(dir.path().join("snmpd.log"))
+            .args(["-C", "-c"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path().join("snmpd.pid"))
+            // Persistent state (v3 engine boots, users) stays in the temp dir.
+            .env("SNMP_PERSISTENT_DIR", dir.path())
+            .env("MIBS", "")
+            .arg(format!("udp:127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start snmpd");
+        let snmpd = Snmpd {
+            port,
+            dir,
+            _proc: Proc {
+                child,
+                name: "snmpd",
+            },
+        };
+        let ok = wait_for(Duration::from_secs(10), || {
+            snmp_tool(
+                "snmpget",
+                &["-v2c", "-c", "public", "-t", "0.3", "-r", "0"],
+                snmpd.port,
+                &["1.3.6.1.2.1.1.3.0"],
+            )
+            .filter(|o| o.contains("Timeticks"))
+        });
+        assert!(ok.is_some(), "snmpd did not answer; log: {}", snmpd.log());
+        Some(snmpd)
+    }
+
+    /// snmpd's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("snmpd.log")).unwrap_or_default()
+    }
+}
+
+/// Runs a net-snmp client tool against 127.0.0.1:port; stdout on success.
+pub fn snmp_tool(tool_name: &str, opts: &[&str], port: u16, oids: &[&str]) -> Option<String> {
+    let out = Command::new(format!("/usr/bin/{tool_name}"))
+        .args(opts)
+        .args(["-On", "-m", ""])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(oids)
+        .env("MIBS", "")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A running octopoll binary.
+pub struct Octopoll {
+    pub addr: String,
+    pub log: PathBuf,
+    pub proc: Proc,
+}
+
+impl Octopoll {
+    /// Starts `octopoll --config PATH --listen 127.0.0.1:PORT` plus `extra` args and waits
+    /// until it answers `/-/healthy`.
+    pub fn start(config: &Path, extra: &[&str]) -> Octopoll {
+        let port = free_tcp_port();
+        let addr = format!("127.0.0.1:{port}");
+        let log = config.with_extension(format!("octopoll-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_octopoll"))
+            .arg("--config")
+            .arg(config)
+            .args(["--listen", &addr, "--log-level", "info,octopoll=debug"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start octopoll");
+        let o = Octopoll {
+            addr,
+            log,
+            proc: Proc {
+                child,
+                name: "octopoll",
+            },
+        };
+        let up = wait_for(Duration::from_secs(15), || {
+            http(&o.addr, "GET", "/-/healthy").filter(|(s, _)| *s == 200)
+        });
+        assert!(up.is_some(), "octopoll did not start; log:\n{}", o.log());
+        o
+    }
+
+    /// The process log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET a path; panics on connection failure.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http(&self.addr, "GET", path)
+            .unwrap_or_else(|| panic!("GET {path} failed; log:\n{}", self.log()))
+    }
+
+    /// The value of the one sample whose line starts with `series` (name and labels up to
+    /// any point), e.g. `snmp_device_up{device="a"`.
+    pub fn sample(&self, series: &str) -> Option<f64> {
+        let (_, body) = self.get("/metrics");
+        sample(&body, series)
+    }
+
+    /// Sends a signal to octopoll (by its PID).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.proc.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
+/// Finds the value of the first sample line starting with `series`.
+pub fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Minimal HTTP/1.1 client: (status, body). `None` if the connection fails.
+pub fn http(addr: &str, method: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Writes `text` to `path` atomically (temp file + rename), as editors and git do.
+pub fn write_atomic(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
