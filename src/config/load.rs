@@ -1984,7 +1984,10 @@ mod tests {
 
     fn errors_of(r: Result<Config, ConfigErrors>) -> Vec<String> {
         match r {
-            Ok(c) => panic!("expected errors, got a config with {} devices", c.devices.len()),
+            Ok(c) => panic!(
+                "expected errors, got a config with {} devices",
+                c.devices.len()
+            ),
             Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
         }
     }
@@ -2005,29 +2008,105 @@ mod tests {
     #[test]
     fn bad_fixtures_report_file_line_key() {
         let cases: &[(&str, &str, &str)] = &[
-            ("unknown_key.yml", "unknown_key.yml:8: devices[0].intervall: ", "unknown field `intervall`, expected one of `name`"),
-            ("dup_device.yml", "dup_device.yml:9: devices[1].name: ", "already defined at"),
+            (
+                "unknown_key.yml",
+                "unknown_key.yml:8: devices[0].intervall: ",
+                "unknown field `intervall`, expected one of `name`",
+            ),
+            (
+                "dup_device.yml",
+                "dup_device.yml:9: devices[1].name: ",
+                "already defined at",
+            ),
             ("dup_across", "b.yml:5: devices[1].name: ", "a.yml:7"),
-            ("dangling_auth.yml", "dangling_auth.yml:7: devices[0].auth: ", "unknown auth `v3_core`; defined: v2"),
-            ("dangling_module.yml", "dangling_module.yml:10: devices[0].modules[1]: ", "unknown module `cisco_cpu`; defined: if_mib"),
-            ("bad_oid.yml", "bad_oid.yml:5: modules.ups[0].oid: ", "arc \"x\" is not a number"),
-            ("bad_duration.yml", "bad_duration.yml:3: defaults.interval: ", "invalid duration `15 sec`"),
-            ("poll_outlives.yml", "poll_outlives.yml:9: devices[0].timeout: ", "a poll could outlive its interval"),
-            ("bad_metric_name.yml", "bad_metric_name.yml:4: modules.ups[0].name: ", "invalid metric name `ups-battery`"),
-            ("bad_label_name.yml", "bad_label_name.yml:10: devices[0].labels.rack-row: ", "invalid label name"),
-            ("reserved_label.yml", "reserved_label.yml:8: devices[0].labels.instance: ", "set by octopoll itself"),
-            ("missing_env.yml", "missing_env.yml:5: auths.v2.community: ", "`OCTOPOLL_TEST_UNSET_COMMUNITY` is not set"),
-            ("missing_file.yml", "missing_file.yml:10: auths.v3.priv_password_file: ", "cannot read"),
-            ("short_password.yml", "short_password.yml:8: auths.v3.auth_password: ", "shorter than 8 characters"),
-            ("syntax.yml", "syntax.yml:5: ", "invalid YAML: did not find expected ',' or ']'"),
-            ("wrong_type.yml", "wrong_type.yml:8: devices[0].retries: ", "invalid type: string \"three\""),
-            ("bad_port.yml", "bad_port.yml:6: devices[0].address: ", "port must be 1 to 65535"),
+            (
+                "dangling_auth.yml",
+                "dangling_auth.yml:7: devices[0].auth: ",
+                "unknown auth `v3_core`; defined: v2",
+            ),
+            (
+                "dangling_module.yml",
+                "dangling_module.yml:10: devices[0].modules[1]: ",
+                "unknown module `cisco_cpu`; defined: if_mib",
+            ),
+            (
+                "bad_oid.yml",
+                "bad_oid.yml:5: modules.ups[0].oid: ",
+                "arc \"x\" is not a number",
+            ),
+            (
+                "bad_duration.yml",
+                "bad_duration.yml:3: defaults.interval: ",
+                "invalid duration `15 sec`",
+            ),
+            (
+                "poll_outlives.yml",
+                "poll_outlives.yml:9: devices[0].timeout: ",
+                "a poll could outlive its interval",
+            ),
+            (
+                "bad_metric_name.yml",
+                "bad_metric_name.yml:4: modules.ups[0].name: ",
+                "invalid metric name `ups-battery`",
+            ),
+            (
+                "bad_label_name.yml",
+                "bad_label_name.yml:10: devices[0].labels.rack-row: ",
+                "invalid label name",
+            ),
+            (
+                "reserved_label.yml",
+                "reserved_label.yml:8: devices[0].labels.instance: ",
+                "set by octopoll itself",
+            ),
+            (
+                "missing_env.yml",
+                "missing_env.yml:5: auths.v2.community: ",
+                "`OCTOPOLL_TEST_UNSET_COMMUNITY` is not set",
+            ),
+            (
+                "missing_file.yml",
+                "missing_file.yml:10: auths.v3.priv_password_file: ",
+                "cannot read",
+            ),
+            (
+                "short_password.yml",
+                "short_password.yml:8: auths.v3.auth_password: ",
+                "shorter than 8 characters",
+            ),
+            (
+                "syntax.yml",
+                "syntax.yml:5: ",
+                "invalid YAML: did not find expected ',' or ']'",
+            ),
+            (
+                "wrong_type.yml",
+                "wrong_type.yml:8: devices[0].retries: ",
+                "invalid type: string \"three\"",
+            ),
+            (
+                "bad_port.yml",
+                "bad_port.yml:6: devices[0].address: ",
+                "port must be 1 to 65535",
+            ),
         ];
         for (fixture, place, message) in cases {
             let errs = errors_of(load(&fixtures().join("bad").join(fixture)));
-            assert_eq!(errs.len(), 1, "{fixture}: expected one error, got {errs:#?}");
-            assert!(errs[0].contains(place), "{fixture}: {:?} lacks {place:?}", errs[0]);
-            assert!(errs[0].contains(message), "{fixture}: {:?} lacks {message:?}", errs[0]);
+            assert_eq!(
+                errs.len(),
+                1,
+                "{fixture}: expected one error, got {errs:#?}"
+            );
+            assert!(
+                errs[0].contains(place),
+                "{fixture}: {:?} lacks {place:?}",
+                errs[0]
+            );
+            assert!(
+                errs[0].contains(message),
+                "{fixture}: {:?} lacks {message:?}",
+                errs[0]
+            );
         }
     }
 
@@ -2065,10 +2144,17 @@ mod tests {
         let files: Vec<String> = c
             .files
             .iter()
-            .map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .map(|f| {
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
             .collect();
         // Hidden, `~`, `.swp` and non-YAML files are skipped; the empty file counts.
-        assert_eq!(files, ["00-common.yml", "devices.yml", "devices.yml", "empty.yml"]);
+        assert_eq!(
+            files,
+            ["00-common.yml", "devices.yml", "devices.yml", "empty.yml"]
+        );
         assert!(c.files[1].ends_with("site-a/devices.yml"));
         let names: Vec<_> = c.devices.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["a-sw1", "a-sw2", "b-sw1"]);
@@ -2141,12 +2227,27 @@ mod tests {
         let b = "defaults: {interval: 20s}\nauths:\n  v2: {version: 2c, community: b}\nmodules:\n  m: [{name: x, oid: 1.3.6, type: gauge}]\n";
         let errs = errors_of(check(&[("a.yml", a), ("b.yml", b)], &[]));
         assert_eq!(errs.len(), 3, "{errs:#?}");
-        assert_eq!(errs[0], "b.yml:1: defaults: defaults already set at a.yml:1; only one file may set them");
-        assert_eq!(errs[1], "b.yml:3: auths.v2: auth `v2` is already defined at a.yml:3");
-        assert_eq!(errs[2], "b.yml:5: modules.m: module `m` is already defined at a.yml:5");
+        assert_eq!(
+            errs[0],
+            "b.yml:1: defaults: defaults already set at a.yml:1; only one file may set them"
+        );
+        assert_eq!(
+            errs[1],
+            "b.yml:3: auths.v2: auth `v2` is already defined at a.yml:3"
+        );
+        assert_eq!(
+            errs[2],
+            "b.yml:5: modules.m: module `m` is already defined at a.yml:5"
+        );
 
         one_error(
-            check(&[("a.yml", "modules:\n  if_mib: [{name: x, oid: 1.3, type: gauge}]\n")], &[]),
+            check(
+                &[(
+                    "a.yml",
+                    "modules:\n  if_mib: [{name: x, oid: 1.3, type: gauge}]\n",
+                )],
+                &[],
+            ),
             &["a.yml:2: modules.if_mib: ", "built in"],
         );
         one_error(
@@ -2162,8 +2263,11 @@ mod tests {
     #[test]
     fn timing_rules() {
         let dev = |extra: &str| format!("{V2}devices:\n  - name: d\n    address: h\n{extra}");
-        let ok = check(&[("t.yml", &dev("    interval: 1m30s\n    timeout: 500ms\n"))], &[])
-            .expect("valid timing");
+        let ok = check(
+            &[("t.yml", &dev("    interval: 1m30s\n    timeout: 500ms\n"))],
+            &[],
+        )
+        .expect("valid timing");
         assert_eq!(ok.devices[0].interval, Duration::from_secs(90));
         assert_eq!(ok.devices[0].timeout, Duration::from_millis(500));
         one_error(
@@ -2175,13 +2279,19 @@ mod tests {
             &["devices[0].timeout: timeout must be more than 0"],
         );
         one_error(
-            check(&[("t.yml", &dev("    interval: 5s\n    timeout: 6s\n"))], &[]),
+            check(
+                &[("t.yml", &dev("    interval: 5s\n    timeout: 6s\n"))],
+                &[],
+            ),
             &["t.yml:9: devices[0].timeout: timeout 6s is longer than interval 5s"],
         );
         // Equal is not enough: the next poll would start as the last retry times out.
         one_error(
             check(&[("t.yml", &dev("    interval: 6s\n"))], &[]),
-            &["t.yml:8: devices[0].interval: timeout 2s × (retries 2 + 1) = 6s", "outlive"],
+            &[
+                "t.yml:8: devices[0].interval: timeout 2s × (retries 2 + 1) = 6s",
+                "outlive",
+            ],
         );
         one_error(
             check(&[("t.yml", &dev("    retries: 11\n"))], &[]),
@@ -2199,12 +2309,35 @@ mod tests {
 
     #[test]
     fn durations() {
-        let ok = [("500ms", 500), ("2s", 2000), ("1m", 60_000), ("1h", 3_600_000), ("1d", 86_400_000), ("1m30s", 90_000), ("1h0m5s250ms", 3_605_250)];
+        let ok = [
+            ("500ms", 500),
+            ("2s", 2000),
+            ("1m", 60_000),
+            ("1h", 3_600_000),
+            ("1d", 86_400_000),
+            ("1m30s", 90_000),
+            ("1h0m5s250ms", 3_605_250),
+        ];
         for (s, ms) in ok {
             assert_eq!(parse_duration(s), Ok(Duration::from_millis(ms)), "{s}");
-            assert_eq!(parse_duration(&fmt_duration(Duration::from_millis(ms))), Ok(Duration::from_millis(ms)));
+            assert_eq!(
+                parse_duration(&fmt_duration(Duration::from_millis(ms))),
+                Ok(Duration::from_millis(ms))
+            );
         }
-        for bad in ["", "30", "s", "1x", "30s1m", "1s1s", "-1s", "1.5s", " 1s", "1 s", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "30",
+            "s",
+            "1x",
+            "30s1m",
+            "1s1s",
+            "-1s",
+            "1.5s",
+            " 1s",
+            "1 s",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(fmt_duration(Duration::from_millis(90_500)), "1m30s500ms");
@@ -2224,31 +2357,64 @@ mod tests {
         for (s, host, port) in ok {
             assert_eq!(parse_address(s), Ok((host.to_string(), port)), "{s}");
         }
-        for bad in ["", ":161", "h:", "h:0", "h:65536", "h:+1", "h:x", "my host", "[::1", "[::1]x", "[nothost]:1", "2001:db8::zz", "[]:1"] {
+        for bad in [
+            "",
+            ":161",
+            "h:",
+            "h:0",
+            "h:65536",
+            "h:+1",
+            "h:x",
+            "my host",
+            "[::1",
+            "[::1]x",
+            "[nothost]:1",
+            "2001:db8::zz",
+            "[]:1",
+        ] {
             assert!(parse_address(bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn names_and_labels() {
-        let dev = |name: &str, extra: &str| format!("{V2}devices:\n  - name: '{name}'\n    address: h\n{extra}");
+        let dev = |name: &str, extra: &str| {
+            format!("{V2}devices:\n  - name: '{name}'\n    address: h\n{extra}")
+        };
         for good in ["sw1", "core-sw1.paris", "a_b:c"] {
             check(&[("n.yml", &dev(good, ""))], &[]).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
         for bad in ["", "sw 1", "sw/1"] {
-            one_error(check(&[("n.yml", &dev(bad, ""))], &[]), &["n.yml:6: devices[0].name: invalid device name"]);
-        }
-        for (label, why) in [("__x", "starts with `__`"), ("1a", "invalid label name"), ("ifIndex", "set by octopoll"), ("address", "set by octopoll")] {
             one_error(
-                check(&[("n.yml", &dev("d", &format!("    labels: {{{label}: v}}\n")))], &[]),
+                check(&[("n.yml", &dev(bad, ""))], &[]),
+                &["n.yml:6: devices[0].name: invalid device name"],
+            );
+        }
+        for (label, why) in [
+            ("__x", "starts with `__`"),
+            ("1a", "invalid label name"),
+            ("ifIndex", "set by octopoll"),
+            ("address", "set by octopoll"),
+        ] {
+            one_error(
+                check(
+                    &[("n.yml", &dev("d", &format!("    labels: {{{label}: v}}\n")))],
+                    &[],
+                ),
                 &[&format!("devices[0].labels.{label}: "), why],
             );
         }
         // Numbers as label values are read as text.
         let c = check(&[("n.yml", &dev("d", "    labels: {rack: 12}\n"))], &[]).expect("valid");
-        assert_eq!(c.devices[0].labels.get("rack").map(String::as_str), Some("12"));
+        assert_eq!(
+            c.devices[0].labels.get("rack").map(String::as_str),
+            Some("12")
+        );
         one_error(
-            check(&[("n.yml", &format!("{V2}devices:\n  - address: h\n"))], &[]),
+            check(
+                &[("n.yml", &format!("{V2}devices:\n  - address: h\n"))],
+                &[],
+            ),
             &["n.yml:6: devices[0]: missing required key `name`"],
         );
         one_error(
@@ -2260,7 +2426,10 @@ mod tests {
             &["devices[0]: nothing to poll"],
         );
         one_error(
-            check(&[("n.yml", &dev("d", "    modules: [if_mib, if_mib]\n"))], &[]),
+            check(
+                &[("n.yml", &dev("d", "    modules: [if_mib, if_mib]\n"))],
+                &[],
+            ),
             &["devices[0].modules[1]: module `if_mib` is listed twice"],
         );
     }
@@ -2270,7 +2439,12 @@ mod tests {
         let module = |name: &str, kind: &str| {
             format!("modules:\n  m:\n    - {{name: '{name}', oid: 1.3.6.1, type: {kind}}}\n")
         };
-        for (name, kind) in [("a", "gauge"), ("_x:y", "counter"), ("bytes_total", "gauge"), ("v", "info")] {
+        for (name, kind) in [
+            ("a", "gauge"),
+            ("_x:y", "counter"),
+            ("bytes_total", "gauge"),
+            ("v", "info"),
+        ] {
             check(&[("m.yml", &module(name, kind))], &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
         for (name, kind, why) in [
@@ -2282,9 +2456,15 @@ mod tests {
             ("snmp_up", "gauge", "reserved"),
             ("octopoll_x", "gauge", "reserved"),
         ] {
-            one_error(check(&[("m.yml", &module(name, kind))], &[]), &["m.yml:3: modules.m[0].name: ", why]);
+            one_error(
+                check(&[("m.yml", &module(name, kind))], &[]),
+                &["m.yml:3: modules.m[0].name: ", why],
+            );
         }
-        one_error(check(&[("m.yml", &module("a", "histogram"))], &[]), &["modules.m[0].type: unknown type `histogram`"]);
+        one_error(
+            check(&[("m.yml", &module("a", "histogram"))], &[]),
+            &["modules.m[0].type: unknown type `histogram`"],
+        );
         one_error(
             check(&[("m.yml", "modules:\n  m:\n    - {name: a, oid: 1.3, type: gauge}\n    - {name: a, oid: 1.4, type: gauge}\n")], &[]),
             &["m.yml:4: modules.m[1].name: metric `a` is already defined at m.yml:3"],
@@ -2298,8 +2478,23 @@ mod tests {
         let errs = errors_of(check(&[("c.yml", &text)], &[]));
         assert_eq!(errs.len(), 2, "{errs:#?}");
         assert!(errs[0].starts_with("c.yml:13: devices[0].oids[0].name: metric `a` is defined by both module `m1` and `device:d`"), "{}", errs[0]);
-        assert!(errs[1].starts_with("c.yml:16: devices[1].modules: metric `a` is defined by both module `m1` and `m2`"), "{}", errs[1]);
-        one_error(check(&[("m.yml", "modules:\n  m:\n    - {name: a, oid: '', type: gauge}\n")], &[]), &["modules.m[0].oid: invalid OID ``: empty OID"]);
+        assert!(
+            errs[1].starts_with(
+                "c.yml:16: devices[1].modules: metric `a` is defined by both module `m1` and `m2`"
+            ),
+            "{}",
+            errs[1]
+        );
+        one_error(
+            check(
+                &[(
+                    "m.yml",
+                    "modules:\n  m:\n    - {name: a, oid: '', type: gauge}\n",
+                )],
+                &[],
+            ),
+            &["modules.m[0].oid: invalid OID ``: empty OID"],
+        );
     }
 
     #[test]
@@ -2309,7 +2504,9 @@ mod tests {
             check(&[("a.yml", &t)], &[]).unwrap_or_else(|e| panic!("{v}: {e}"));
         }
         for v in ["3", "\"3\""] {
-            let t = format!("auths:\n  a: {{version: {v}, username: u, security_level: noAuthNoPriv}}\n");
+            let t = format!(
+                "auths:\n  a: {{version: {v}, username: u, security_level: noAuthNoPriv}}\n"
+            );
             check(&[("a.yml", &t)], &[]).unwrap_or_else(|e| panic!("{v}: {e}"));
         }
         let v3 = |extra: &str| format!("auths:\n  a:\n    version: 3\n    username: u\n{extra}");
@@ -2332,13 +2529,28 @@ mod tests {
             one_error(check(&[("a.yml", &v3(extra))], &[]), frags);
         }
         one_error(
-            check(&[("a.yml", "auths:\n  a: {version: 2c, community: c, username: u}\n")], &[]),
+            check(
+                &[(
+                    "a.yml",
+                    "auths:\n  a: {version: 2c, community: c, username: u}\n",
+                )],
+                &[],
+            ),
             &["auths.a.username: `username` is only for version 3"],
         );
-        one_error(check(&[("a.yml", "auths:\n  a: {version: 2c}\n")], &[]), &["a.yml:2: auths.a: missing required key `community`"]);
-        one_error(check(&[("a.yml", "auths:\n  a: {community: c}\n")], &[]), &["missing required key `version`"]);
         one_error(
-            check(&[("a.yml", "auths:\n  a:\n    version: 2\n    community: c\n")], &[]),
+            check(&[("a.yml", "auths:\n  a: {version: 2c}\n")], &[]),
+            &["a.yml:2: auths.a: missing required key `community`"],
+        );
+        one_error(
+            check(&[("a.yml", "auths:\n  a: {community: c}\n")], &[]),
+            &["missing required key `version`"],
+        );
+        one_error(
+            check(
+                &[("a.yml", "auths:\n  a:\n    version: 2\n    community: c\n")],
+                &[],
+            ),
             &["a.yml:3: auths.a.version: unknown version `2`, expected 1, 2c or 3"],
         );
     }
@@ -2354,10 +2566,19 @@ mod tests {
         assert_eq!(community.expose(), "pre-xyz-post");
         // A missing variable names it but not the literal parts around it.
         let errs = errors_of(check(&[("s.yml", t)], &[("PASS", "long-enough")]));
-        assert_eq!(errs, ["s.yml:2: auths.a.community: environment variable `COMM` is not set"]);
-        one_error(check(&[("s.yml", t)], &[("COMM", "x"), ("PASS", "short")]), &["s.yml:8: auths.b.auth_password: ", "shorter than 8"]);
+        assert_eq!(
+            errs,
+            ["s.yml:2: auths.a.community: environment variable `COMM` is not set"]
+        );
         one_error(
-            check(&[("s.yml", "auths:\n  a: {version: 1, community: '${OOPS'}\n")], &[]),
+            check(&[("s.yml", t)], &[("COMM", "x"), ("PASS", "short")]),
+            &["s.yml:8: auths.b.auth_password: ", "shorter than 8"],
+        );
+        one_error(
+            check(
+                &[("s.yml", "auths:\n  a: {version: 1, community: '${OOPS'}\n")],
+                &[],
+            ),
             &["auths.a.community: unterminated"],
         );
 
@@ -2379,16 +2600,37 @@ mod tests {
                  devices:\n  - {name: d1, address: '10.0.0.1:1161', labels: {site: paris}}\n  - name: d2\n    address: h2\n    auth: v3\n    modules: [ups]\n    oids: [{name: x, oid: 1.3.6.1.9, type: counter, walk: true}]\n";
         let c = check(&[("r.yml", t)], &[("AUTH", "auth-SECRET-2")]).expect("valid");
         let out = render_redacted(&c);
-        for secret in ["c0mmunity-SECRET", "auth-SECRET-2", "priv-SECRET-1", "SECRET"] {
+        for secret in [
+            "c0mmunity-SECRET",
+            "auth-SECRET-2",
+            "priv-SECRET-1",
+            "SECRET",
+        ] {
             assert!(!out.contains(secret), "secret {secret} leaked:\n{out}");
         }
         assert_eq!(out.matches("<secret>").count(), 3, "{out}");
         for expected in [
-            "name: d1", "address: 10.0.0.1:1161", "port: 1161", "interval: 1m", "timeout: 2s",
-            "retries: 2", "max_repetitions: 25", "auth: v2", "site: paris", "origin: r.yml:16",
-            "username: monitor", "security_level: authPriv", "auth_protocol: SHA512", "priv_protocol: AES192",
-            "context_name: vrf1", "oid: 1.3.6.1.2.1.33.1.2.4.0", "device:d2", "type: counter", "walk: true",
-            "help: SNMP OID 1.3.6.1.9", "if_mib: 'built in",
+            "name: d1",
+            "address: 10.0.0.1:1161",
+            "port: 1161",
+            "interval: 1m",
+            "timeout: 2s",
+            "retries: 2",
+            "max_repetitions: 25",
+            "auth: v2",
+            "site: paris",
+            "origin: r.yml:16",
+            "username: monitor",
+            "security_level: authPriv",
+            "auth_protocol: SHA512",
+            "priv_protocol: AES192",
+            "context_name: vrf1",
+            "oid: 1.3.6.1.2.1.33.1.2.4.0",
+            "device:d2",
+            "type: counter",
+            "walk: true",
+            "help: SNMP OID 1.3.6.1.9",
+            "if_mib: 'built in",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
         }
