@@ -2308,6 +2308,27 @@ mod tests {
     }
 
     #[test]
+    fn broken_defaults_are_reported_once() {
+        // Two devices rely on the broken defaults; only the defaults are blamed.
+        let t = "defaults:\n  auth: nope\n  modules: [if_mib, gone]\n\
+                 devices:\n  - {name: a, address: h}\n  - {name: b, address: h}\n";
+        let errs = errors_of(check(&[("d.yml", t)], &[]));
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        assert!(
+            errs[0].starts_with("d.yml:2: defaults.auth: unknown auth `nope`; none are defined")
+        );
+        assert!(errs[1].starts_with("d.yml:3: defaults.modules[1]: unknown module `gone`"));
+        let errs = errors_of(check(
+            &[("d.yml", "defaults:\n  retries: 1\n  timeout: 1m\n")],
+            &[],
+        ));
+        assert_eq!(
+            errs,
+            ["d.yml:3: defaults.timeout: timeout 1m is longer than interval 30s"]
+        );
+    }
+
+    #[test]
     fn durations() {
         let ok = [
             ("500ms", 500),
