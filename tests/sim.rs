@@ -457,3 +457,164 @@ async fn recording_errors_name_file_and_line() {
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Throughput figure (not an assertion): the simulator on one single-threaded runtime,
+/// hammered by many concurrent GETBULKs from async-snmp clients on another runtime.
+/// `cargo test --release --test sim -- --ignored --nocapture throughput`
+#[test]
+#[ignore]
+fn throughput_one_core() {
+    use async_snmp::{Auth, Client, Oid, Retry};
+    const DEVICES: usize = 50;
+    const PER_DEVICE: usize = 4;
+    const SECS: u64 = 3;
+
+    // Server: its own thread and current-thread runtime, so it uses at most one core.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stop = CancellationToken::new();
+    let server_stop = stop.clone();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let specs = (0..DEVICES).map(|i| spec(&format!("b{i}"), 24)).collect();
+            let run = sim::start(LOCALHOST, 0, specs, server_stop.clone())
+                .await
+                .unwrap();
+            tx.send(run.devices.iter().map(|d| d.1).collect::<Vec<_>>())
+                .unwrap();
+            let cpu0 = thread_cpu();
+            server_stop.cancelled().await;
+            let cpu = thread_cpu() - cpu0;
+            run.stop().await;
+            cpu
+        })
+    });
+    let addrs = rx.recv().unwrap();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (varbinds, requests, elapsed) = rt.block_on(async {
+        // Four ifTable/ifXTable columns per request, 25 repetitions: 100 varbinds.
+        let cols: Vec<Oid> = [
+            "1.3.6.1.2.1.2.2.1.2",
+            "1.3.6.1.2.1.2.2.1.8",
+            "1.3.6.1.2.1.31.1.1.1.6",
+            "1.3.6.1.2.1.31.1.1.1.10",
+        ]
+        .iter()
+        .map(|s| Oid::parse(s).unwrap())
+        .collect();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(SECS);
+        let start = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for addr in &addrs {
+            for _ in 0..PER_DEVICE {
+                let client = Client::builder(addr.to_string(), Auth::v2c("public"))
+                    .request_timeout(Duration::from_secs(2))
+                    .retry(Retry::none())
+                    .connect()
+                    .await
+                    .unwrap();
+                let cols = cols.clone();
+                tasks.push(tokio::spawn(async move {
+                    let (mut vbs, mut reqs) = (0u64, 0u64);
+                    while tokio::time::Instant::now() < deadline {
+                        if let Ok(r) = client.get_bulk(&cols, 0, 25).await {
+                            vbs += r.len() as u64;
+                            reqs += 1;
+                        }
+                    }
+                    (vbs, reqs)
+                }));
+            }
+        }
+        let (mut vbs, mut reqs) = (0, 0);
+        for t in tasks {
+            let (v, r) = t.await.unwrap();
+            vbs += v;
+            reqs += r;
+        }
+        (vbs, reqs, start.elapsed())
+    });
+    stop.cancel();
+    let server_cpu = server.join().unwrap();
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "throughput: {} GETBULKs, {} varbinds in {:.2} s = {:.0} varbinds/s ({:.0} req/s); \
+         server thread CPU {:.2} s = {:.2} us/varbind",
+        requests,
+        varbinds,
+        secs,
+        varbinds as f64 / secs,
+        requests as f64 / secs,
+        server_cpu.as_secs_f64(),
+        server_cpu.as_secs_f64() * 1e6 / varbinds.max(1) as f64
+    );
+}
+
+/// Scale figure: 10,000 devices in one process (one port each on 127.0.0.1), memory per
+/// device, and that the first and last answer.
+/// `cargo test --release --test sim -- --ignored --nocapture ten_thousand`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn ten_thousand_devices() {
+    const N: usize = 10_000;
+    let stop = CancellationToken::new();
+    let rss0 = rss_bytes();
+    let t = std::time::Instant::now();
+    let specs = (0..N)
+        .map(|i| DeviceSpec {
+            seed: i as u64,
+            ..spec(&sim::device_name(i), 24)
+        })
+        .collect();
+    let run = sim::start(LOCALHOST, 0, specs, stop.clone()).await.unwrap();
+    let started = t.elapsed();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rss1 = rss_bytes();
+    for (name, addr) in [&run.devices[0], &run.devices[N - 1]] {
+        let (ok, out, err) = tool(
+            "snmpget",
+            args(&["-v2c", "-c", "public"], *addr, &["1.3.6.1.2.1.1.5.0"]),
+        )
+        .await;
+        assert!(ok && out.contains(name.as_str()), "{err}");
+    }
+    println!(
+        "{N} devices started in {:.2} s; RSS {:.1} MB -> {:.1} MB = {:.0} bytes/device",
+        started.as_secs_f64(),
+        rss0 as f64 / 1e6,
+        rss1 as f64 / 1e6,
+        (rss1.saturating_sub(rss0)) as f64 / N as f64
+    );
+    run.stop().await;
+}
