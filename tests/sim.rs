@@ -618,3 +618,52 @@ async fn ten_thousand_devices() {
     );
     run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_devices_and_recordings_until_shutdown() {
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sim: sim::SimulateArgs,
+    }
+    let rec = fixture("access-sw3.snmprec");
+    let cli = Cli::try_parse_from([
+        "octopoll",
+        "--devices",
+        "3",
+        "--interfaces",
+        "4",
+        "--base-port",
+        "0",
+        "--recording",
+        rec.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert_eq!(cli.sim.listen_ip, LOCALHOST);
+    assert_eq!(cli.sim.community, "public");
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(sim::run(cli.sim, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!task.is_finished());
+    stop.cancel();
+    task.await.unwrap().unwrap();
+
+    // A broken recording stops `run` before anything is served, naming the file.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.snmprec");
+    std::fs::write(&bad, "1.3.6.1|4\n").unwrap();
+    let cli = Cli::try_parse_from([
+        "octopoll",
+        "--base-port",
+        "0",
+        "--recording",
+        bad.to_str().unwrap(),
+    ])
+    .unwrap();
+    let err = sim::run(cli.sim, CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("broken.snmprec:1:"), "{err}");
+}
