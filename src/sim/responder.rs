@@ -6,7 +6,7 @@
 //! for OIDs actually returned.
 
 use super::view::View;
-use async_snmp::message::CommunityMessage;
+use async_snmp::message::{CommunityMessage, CommunityPdu};
 use async_snmp::{
     CommunityVersion, DecodeConfig, Oid, Pdu, PduBody, PduType, StandardPduType, Value, VarBind,
     Version,
@@ -40,7 +40,9 @@ pub(crate) fn respond(
         return None;
     }
     let (version, community, pdu) = msg.into_parts();
-    let pdu = pdu.standard()?.clone();
+    let CommunityPdu::Standard(pdu) = pdu else {
+        return None;
+    };
     let cv = match version {
         Version::V1 => CommunityVersion::V1,
         Version::V2c => CommunityVersion::V2c,
