@@ -1,13 +1,400 @@
-//! PLACEHOLDER: simulated SNMP agents (being written by the simulator helper).
+//! Simulated SNMP agents: realistic access switches (system group, ifTable, ifXTable)
+//! and devices replayed from recordings, for the demo, tests and benchmarks.
+//!
+//! Design:
+//! - Each device owns one UDP socket (one port per device; by default 127.0.0.1 with
+//!   ports `base_port + i`) and one small task that waits for readability. No per-device
+//!   receive buffer is held while idle (datagrams are read into a per-thread buffer), so
+//!   an idle device is a socket, a task and a few words of state.
+//! - Devices with the same interface count share one precomputed, sorted OID table
+//!   (`Arc`); values are computed on request from (seed, interface, time) in closed form,
+//!   so there are no background tasks and counters never decrease.
+//! - Requests are answered by a small direct responder (see [`responder`]) built on
+//!   async-snmp's message encode/decode rather than its `Agent`: GETBULK advances by
+//!   position in the table, and each device needs no handler registry.
+//! - Faults: [`Fault::NoAnswer`] binds the socket (so the port is taken and no ICMP
+//!   "port unreachable" comes back) but never reads it, which looks like a dead device
+//!   behind a firewall: the poller times out. [`Fault::Slow`] answers after a delay
+//!   without holding up other requests to the same device.
 
-/// Simulator options.
-#[derive(Debug, clap::Args)]
-pub struct SimulateArgs {}
+mod model;
+mod recording;
+mod responder;
+mod view;
 
-/// Runs the simulator.
-pub async fn run(
-    _args: SimulateArgs,
-    _shutdown: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+pub use recording::{Recording, RecordingError};
+
+use bytes::Bytes;
+use model::{ShapeCache, SynthDevice};
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use view::{StaticView, View};
+
+/// One simulated device's behaviour.
+#[derive(Debug, Clone)]
+pub struct DeviceSpec {
+    /// Device name; served as sysName.
+    pub name: String,
+    /// Number of interfaces (ifNumber, rows of ifTable/ifXTable).
+    pub interfaces: usize,
+    /// SNMPv1/v2c community the device answers; anything else gets no reply.
+    pub community: String,
+    /// Misbehaviour to simulate.
+    pub fault: Fault,
+    /// Serve no ifHCInOctets/ifHCOutOctets, like an old device with only 32-bit counters.
+    pub counters32_only: bool,
+    /// Drives every per-device and per-interface choice (states, rates, MACs, uptime).
+    pub seed: u64,
+}
+
+/// How a device misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// Answers normally.
+    #[default]
+    None,
+    /// Holds its port but never answers (requests time out).
+    NoAnswer,
+    /// Answers every request after this delay.
+    Slow(Duration),
+}
+
+/// A running simulator: where each device listens. Dropping it (or cancelling the
+/// shutdown token passed to [`start`]) stops every device.
+#[derive(Debug)]
+pub struct Running {
+    /// (name, listening address) per device, in the order given.
+    pub devices: Vec<(String, SocketAddr)>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stop every device and wait until their sockets are closed.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// A device ready to be bound: its view and how it answers.
+struct Entry {
+    name: String,
+    view: Arc<dyn View>,
+    community: Bytes,
+    fault: Fault,
+}
+
+/// Start synthetic devices on `bind_ip`: device `i` on `base_port + i`, or each on an
+/// ephemeral port when `base_port` is 0.
+pub async fn start(
+    bind_ip: IpAddr,
+    base_port: u16,
+    devices: Vec<DeviceSpec>,
+    shutdown: CancellationToken,
+) -> io::Result<Running> {
+    start_entries(bind_ip, base_port, synth_entries(devices), shutdown).await
+}
+
+/// Serve the recording at `path` (`.snmprec`, or else `snmpwalk -On` output) as one static
+/// device named after the file stem, on `port` (0 = ephemeral). Parse errors are
+/// `InvalidData` errors naming the file and line.
+pub async fn start_recording(
+    bind_ip: IpAddr,
+    port: u16,
+    path: &Path,
+    community: &str,
+    shutdown: CancellationToken,
+) -> io::Result<Running> {
+    let rec = Recording::load(path).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let entries = vec![recording_entry(rec, community)];
+    start_entries(bind_ip, port, entries, shutdown).await
+}
+
+fn synth_entries(devices: Vec<DeviceSpec>) -> Vec<Entry> {
+    let mut shapes = ShapeCache::default();
+    devices
+        .into_iter()
+        .map(|d| {
+            let shape = shapes.get(d.interfaces, d.counters32_only);
+            Entry {
+                view: Arc::new(SynthDevice::new(shape, &d.name, d.seed)),
+                name: d.name,
+                community: Bytes::from(d.community.into_bytes()),
+                fault: d.fault,
+            }
+        })
+        .collect()
+}
+
+fn recording_entry(rec: Recording, community: &str) -> Entry {
+    Entry {
+        name: rec.name,
+        view: Arc::new(StaticView::new(rec.entries)),
+        community: Bytes::copy_from_slice(community.as_bytes()),
+        fault: Fault::None,
+    }
+}
+
+async fn start_entries(
+    bind_ip: IpAddr,
+    base_port: u16,
+    entries: Vec<Entry>,
+    shutdown: CancellationToken,
+) -> io::Result<Running> {
+    raise_nofile_limit(entries.len() as u64 + 256);
+    let stop = shutdown.child_token();
+    // One clock for all devices: sysUpTime and counters are relative to it.
+    let epoch = Instant::now();
+    let mut running = Running {
+        devices: Vec::with_capacity(entries.len()),
+        stop: stop.clone(),
+        tasks: Vec::with_capacity(entries.len()),
+    };
+    for (i, entry) in entries.into_iter().enumerate() {
+        let port = if base_port == 0 {
+            0
+        } else {
+            u16::try_from(i)
+                .ok()
+                .and_then(|i| base_port.checked_add(i))
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("device {i} does not fit above base port {base_port}"),
+                    )
+                })?
+        };
+        let sock = UdpSocket::bind((bind_ip, port)).await.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("binding {}: {e}", SocketAddr::new(bind_ip, port)),
+            )
+        })?;
+        running
+            .devices
+            .push((entry.name.clone(), sock.local_addr()?));
+        let stop = stop.clone();
+        running.tasks.push(tokio::spawn(async move {
+            if entry.fault == Fault::NoAnswer {
+                // Keep the port bound and never read it.
+                stop.cancelled().await;
+                drop(sock);
+            } else {
+                serve(Arc::new(sock), entry, epoch, stop).await;
+            }
+        }));
+    }
+    Ok(running)
+}
+
+/// Datagrams larger than this are not SNMP requests we answer.
+const RECV_BUF_BYTES: usize = 65_536;
+/// Datagrams handled per readiness before yielding, so one busy device can't starve others.
+const BATCH: usize = 64;
+
+thread_local! {
+    // Shared by all devices on a worker thread: never held across an await.
+    static RECV_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; RECV_BUF_BYTES]);
+}
+
+async fn serve(sock: Arc<UdpSocket>, entry: Entry, epoch: Instant, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            ready = sock.readable() => if ready.is_err() { return },
+        }
+        for _ in 0..BATCH {
+            let received = RECV_BUF.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                sock.try_recv_from(&mut buf)
+                    .map(|(n, peer)| (Bytes::copy_from_slice(&buf[..n]), peer))
+            });
+            let (data, peer) = match received {
+                Ok(r) => r,
+                // WouldBlock: drained. Other errors (e.g. an ICMP error queued by a
+                // previous send) are consumed by reading; wait for readiness again.
+                Err(_) => break,
+            };
+            let now_ms = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let Some(reply) = responder::respond(&*entry.view, &entry.community, data, now_ms)
+            else {
+                continue;
+            };
+            match entry.fault {
+                Fault::Slow(delay) => {
+                    let (sock, stop) = (sock.clone(), stop.clone());
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            _ = stop.cancelled() => {}
+                            _ = tokio::time::sleep(delay) => {
+                                let _ = sock.send_to(&reply, peer).await;
+                            }
+                        }
+                    });
+                }
+                _ => {
+                    // A lost reply is what UDP clients expect and retry; nothing to do.
+                    let _ = sock.send_to(&reply, peer).await;
+                }
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Raise the soft open-file limit towards `want` (capped by the hard limit), so
+/// thousands of device sockets fit. Best effort: bind errors report any shortfall.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn raise_nofile_limit(want: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        let want = want as libc::rlim_t;
+        if lim.rlim_cur >= want {
+            return;
+        }
+        lim.rlim_cur = want.min(lim.rlim_max);
+        let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_nofile_limit(_want: u64) {}
+
+/// `octopoll simulate`: serve simulated devices on loopback.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// Number of synthetic devices.
+    #[arg(long, default_value_t = 10)]
+    pub devices: usize,
+    /// Interfaces per synthetic device.
+    #[arg(long, default_value_t = 24)]
+    pub interfaces: usize,
+    /// Address to listen on (each device gets its own port on it).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub listen_ip: IpAddr,
+    /// Port of the first device; device i listens on base-port + i (0 = ephemeral ports).
+    #[arg(long, default_value_t = 16100)]
+    pub base_port: u16,
+    /// Community every device answers.
+    #[arg(long, default_value = "public")]
+    pub community: String,
+    /// Make every Nth synthetic device (the last of each N) 32-bit-counters-only (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub counters32_every: usize,
+    /// Also serve this recording (.snmprec or `snmpwalk -On` output) as a device; repeatable.
+    #[arg(long = "recording", value_name = "FILE")]
+    pub recordings: Vec<PathBuf>,
+    /// Print an octopoll devices YAML for the simulated devices on stdout (the
+    /// "name address" lines then go to stderr); keeps serving afterwards.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+/// Name of synthetic device `i` as `run` creates it.
+pub fn device_name(i: usize) -> String {
+    format!("sim-{i:05}")
+}
+
+/// The devices `run` would start for `args` (recordings excluded).
+pub fn specs_for(args: &SimulateArgs) -> Vec<DeviceSpec> {
+    (0..args.devices)
+        .map(|i| DeviceSpec {
+            name: device_name(i),
+            interfaces: args.interfaces,
+            community: args.community.clone(),
+            fault: Fault::None,
+            counters32_only: args.counters32_every > 0 && (i + 1) % args.counters32_every == 0,
+            seed: i as u64,
+        })
+        .collect()
+}
+
+/// Run `octopoll simulate`: start the devices, print "name address" per device, and serve
+/// until `shutdown` is cancelled.
+pub async fn run(args: SimulateArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut entries = synth_entries(specs_for(&args));
+    for path in &args.recordings {
+        let rec = Recording::load(path)?;
+        entries.push(recording_entry(rec, &args.community));
+    }
+    let running = start_entries(args.listen_ip, args.base_port, entries, shutdown.clone()).await?;
+    let mut lines = String::new();
+    for (name, addr) in &running.devices {
+        let _ = writeln!(lines, "{name} {addr}");
+    }
+    if args.print_config {
+        print!("{}", config_yaml(&running.devices, &args.community));
+        eprint!("{lines}");
+    } else {
+        print!("{lines}");
+    }
+    shutdown.cancelled().await;
+    running.stop().await;
+    Ok(())
+}
+
+/// An octopoll config polling `devices` with SNMPv2c `community`.
+pub fn config_yaml(devices: &[(String, SocketAddr)], community: &str) -> String {
+    // JSON strings are valid YAML scalars and quote anything odd in names/community.
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
+    let mut y = String::from("# Generated by `octopoll simulate --print-config`.\n");
+    let _ = writeln!(
+        y,
+        "auths:\n  simulator: {{version: 2c, community: {}}}",
+        q(community)
+    );
+    y.push_str("defaults:\n  auth: simulator\n  modules: [if_mib]\ndevices:\n");
+    for (name, addr) in devices {
+        let _ = writeln!(
+            y,
+            "  - {{name: {}, address: {}}}",
+            q(name),
+            q(&addr.to_string())
+        );
+    }
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_yaml_lists_devices() {
+        let y = config_yaml(
+            &[("sim-00000".into(), "127.0.0.1:16100".parse().unwrap())],
+            "pub",
+        );
+        assert!(
+            y.contains("- {name: \"sim-00000\", address: \"127.0.0.1:16100\"}"),
+            "{y}"
+        );
+        assert!(y.contains("community: \"pub\""), "{y}");
+        let _: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
+    }
 }
