@@ -15,12 +15,48 @@ use crate::sim::{self, DeviceSpec, Fault};
 
 /// The demo fleet: (name, interfaces, fault, 32-bit only, labels).
 const FLEET: [(&str, usize, Fault, bool, &str); 6] = [
-    ("core-sw1", 48, Fault::None, false, "{site: paris, role: core}"),
-    ("access-sw1", 24, Fault::None, false, "{site: paris, role: access}"),
-    ("access-sw2", 24, Fault::None, false, "{site: lyon, role: access}"),
-    ("edge-rtr1", 8, Fault::None, false, "{site: paris, role: router}"),
-    ("old-sw1", 12, Fault::None, true, "{site: lyon, role: access}"),
-    ("branch-rtr1", 4, Fault::NoAnswer, false, "{site: nantes, role: router}"),
+    (
+        "core-sw1",
+        48,
+        Fault::None,
+        false,
+        "{site: paris, role: core}",
+    ),
+    (
+        "access-sw1",
+        24,
+        Fault::None,
+        false,
+        "{site: paris, role: access}",
+    ),
+    (
+        "access-sw2",
+        24,
+        Fault::None,
+        false,
+        "{site: lyon, role: access}",
+    ),
+    (
+        "edge-rtr1",
+        8,
+        Fault::None,
+        false,
+        "{site: paris, role: router}",
+    ),
+    (
+        "old-sw1",
+        12,
+        Fault::None,
+        true,
+        "{site: lyon, role: access}",
+    ),
+    (
+        "branch-rtr1",
+        4,
+        Fault::NoAnswer,
+        false,
+        "{site: nantes, role: router}",
+    ),
 ];
 
 /// The demo config for simulated devices at `addrs` (same order as the fleet).
@@ -31,13 +67,20 @@ pub fn demo_config(addrs: &[(String, SocketAddr)]) -> String {
          auths:\n  demo: {version: 2c, community: public}\ndevices:\n",
     );
     for ((name, addr), (_, _, _, _, labels)) in addrs.iter().zip(FLEET.iter()) {
-        let _ = writeln!(y, "  - {{name: {name}, address: \"{addr}\", labels: {labels}}}");
+        let _ = writeln!(
+            y,
+            "  - {{name: {name}, address: \"{addr}\", labels: {labels}}}"
+        );
     }
     y
 }
 
 /// Runs the simulator and octopoll on it until `shutdown`.
-pub async fn run(listener: TcpListener, sim_base_port: u16, shutdown: CancellationToken) -> Result<(), AppError> {
+pub async fn run(
+    listener: TcpListener,
+    sim_base_port: u16,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
     let specs: Vec<DeviceSpec> = FLEET
         .iter()
         .enumerate()
@@ -63,8 +106,16 @@ pub async fn run(listener: TcpListener, sim_base_port: u16, shutdown: Cancellati
     let path = dir.join("octopoll.yml");
     std::fs::write(&path, demo_config(&running.devices))?;
     let addr = listener.local_addr()?;
-    let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
-    let base = if host.contains(':') { format!("http://[{host}]:{}", addr.port()) } else { format!("http://{host}:{}", addr.port()) };
+    let host = if addr.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let base = if host.contains(':') {
+        format!("http://[{host}]:{}", addr.port())
+    } else {
+        format!("http://{host}:{}", addr.port())
+    };
     println!("octopoll demo: {} simulated devices (branch-rtr1 never answers, old-sw1 has only 32-bit counters)", running.devices.len());
     for (n, a) in &running.devices {
         println!("  {n:<12} {a}");

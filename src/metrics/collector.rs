@@ -16,7 +16,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::config::OidKind;
-use crate::metrics::mapping::Interface;
+use crate::metrics::mapping::{Interface, OidSample};
 use crate::poller::{DeviceSnapshot, Poller};
 use crate::snmp::SnmpStats;
 
@@ -244,20 +244,16 @@ pub fn encode_devices(
     encode_user_oids(e, snaps)
 }
 
+/// One user-OID family: kind, help, and the samples of every device.
+type UserFamily<'a> = (OidKind, &'a str, Vec<(&'a DeviceSnapshot, &'a OidSample)>);
+
 /// User OIDs, grouped into one family per metric name across devices.
 fn encode_user_oids(
     enc: &mut DescriptorEncoder,
     snaps: &[Arc<DeviceSnapshot>],
 ) -> std::fmt::Result {
-    // name -> (kind, help, [(device labels, sample)])
-    let mut families: BTreeMap<
-        &str,
-        (
-            OidKind,
-            &str,
-            Vec<(&DeviceSnapshot, &crate::metrics::mapping::OidSample)>,
-        ),
-    > = BTreeMap::new();
+    // name -> (kind, help, [(device, sample)])
+    let mut families: BTreeMap<&str, UserFamily> = BTreeMap::new();
     for s in snaps {
         let Some(data) = &s.data else { continue };
         for sample in &data.oids {

@@ -324,6 +324,7 @@ fn from_lib_value(v: lib::Value) -> Value {
     }
 }
 
+#[allow(clippy::boxed_local)] // the library hands errors over boxed
 fn map_error(e: Box<lib::Error>) -> SnmpError {
     use lib::{Error as E, ErrorStatus as S};
     match e.exchange_source() {
