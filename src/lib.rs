@@ -22,3 +22,4 @@ pub mod metrics;
 pub mod poller;
 pub mod sim;
 pub mod snmp;
+pub mod web;
