@@ -6,7 +6,9 @@
 #   docker run --rm -p 9161:9161 -v "$PWD/config:/etc/octopoll:ro" octopoll
 
 # --- build -------------------------------------------------------------------------
-FROM rust:1.88-slim-bookworm AS builder
+# Needs a toolchain at least as new as the newest rust-version in Cargo.lock (notify-types
+# wants 1.91), not only Cargo.toml's rust-version.
+FROM rust:1.91-slim-bookworm AS builder
 WORKDIR /src
 COPY . .
 # Cache mounts keep the registry and target dir between builds (BuildKit, the default
