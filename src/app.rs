@@ -14,6 +14,7 @@ use crate::config::{self, Config, ConfigErrors};
 use crate::metrics::ExporterState;
 use crate::poller::{ApplySummary, Event, Poller, Shard, Store};
 use crate::snmp::{Engine, SnmpError};
+use crate::web::WebConfig;
 
 /// Errors that stop octopoll from starting.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,9 @@ pub enum AppError {
     /// The SNMP sockets could not be opened.
     #[error("SNMP engine: {0}")]
     Snmp(#[from] SnmpError),
+    /// The web config is invalid.
+    #[error("invalid web config: {0}")]
+    Web(#[from] crate::web::WebConfigError),
     /// I/O (listening socket).
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -40,6 +44,8 @@ pub struct Options {
     pub max_in_flight: usize,
     /// Watch the config for changes.
     pub watch: bool,
+    /// TLS and basic-auth settings for HTTP.
+    pub web_config: Option<PathBuf>,
 }
 
 /// A reload request with an optional reply channel (HTTP waits for the outcome).
@@ -62,6 +68,10 @@ pub struct AppState {
     pub reload_tx: mpsc::Sender<ReloadRequest>,
     /// Config path (for messages).
     pub config_path: PathBuf,
+    /// Web config path, re-read on reload.
+    pub web_config_path: Option<PathBuf>,
+    /// TLS and basic auth in force.
+    pub web: RwLock<Arc<WebConfig>>,
 }
 
 impl AppState {
@@ -71,6 +81,11 @@ impl AppState {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// TLS and basic auth in force.
+    pub fn web(&self) -> Arc<WebConfig> {
+        self.web.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The store.
@@ -89,6 +104,7 @@ pub async fn run(
     let initial = tokio::task::spawn_blocking(move || config::load(&path))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let web = load_web(opts.web_config.as_deref())?;
     let engine = Engine::new(opts.max_in_flight).await?;
     let store = Arc::new(Store::default());
     let poller = Poller::new(engine, store, opts.shard, shutdown.child_token());
@@ -113,6 +129,8 @@ pub async fn run(
         config: RwLock::new(Arc::new(initial)),
         reload_tx: reload_tx.clone(),
         config_path: opts.config_path.clone(),
+        web_config_path: opts.web_config.clone(),
+        web: RwLock::new(Arc::new(web)),
     });
 
     // Watcher and SIGHUP send bare triggers; adapt them to requests.
@@ -150,6 +168,13 @@ pub async fn run(
     Ok(())
 }
 
+fn load_web(path: Option<&std::path::Path>) -> Result<WebConfig, crate::web::WebConfigError> {
+    match path {
+        Some(p) => WebConfig::load(p),
+        None => Ok(WebConfig::open()),
+    }
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -170,7 +195,28 @@ async fn reload_loop(
         };
         let Some(req) = req else { return };
         let path = state.config_path.clone();
-        let loaded = match tokio::task::spawn_blocking(move || config::load(&path)).await {
+        let web_path = state.web_config_path.clone();
+        let loaded = match tokio::task::spawn_blocking(move || {
+            // All or nothing: a bad web config rejects the whole reload.
+            let web = load_web(web_path.as_deref()).map_err(|e| {
+                ConfigErrors(vec![config::ConfigError {
+                    file: e.file.clone(),
+                    line: None,
+                    key: String::new(),
+                    message: e.message.clone(),
+                }])
+            });
+            match (config::load(&path), web) {
+                (Ok(c), Ok(w)) => Ok((c, w)),
+                (Err(mut a), Err(b)) => {
+                    a.0.extend(b.0);
+                    Err(a)
+                }
+                (Err(a), _) | (_, Err(a)) => Err(a),
+            }
+        })
+        .await
+        {
             Ok(r) => r,
             Err(e) => Err(ConfigErrors(vec![config::ConfigError {
                 file: state.config_path.clone(),
@@ -180,7 +226,8 @@ async fn reload_loop(
             }])),
         };
         let outcome = match loaded {
-            Ok(new) => {
+            Ok((new, web)) => {
+                *state.web.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(web);
                 let summary = state.poller.apply(&new, false);
                 *state.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
                 state.exporter.reload_ok.store(true, Ordering::Relaxed);

@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// Do not watch the config for changes (SIGHUP and POST /-/reload still work).
     #[arg(long)]
     pub no_watch: bool,
+    /// Web config file: TLS certificate/key and bcrypt basic-auth users for every endpoint
+    /// (exporter-toolkit format); re-read on every reload.
+    #[arg(long, alias = "web.config.file", value_name = "PATH")]
+    pub web_config: Option<PathBuf>,
 }
 
 /// Log options.

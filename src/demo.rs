@@ -129,6 +129,7 @@ pub async fn run(
         shard: None,
         max_in_flight: 64,
         watch: true,
+        web_config: None,
     };
     let result = app::run(listener, opts, shutdown).await;
     running.stop().await;

@@ -114,6 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 shard: cli.serve.shard,
                 max_in_flight: cli.serve.max_in_flight,
                 watch: !cli.serve.no_watch,
+                web_config: cli.serve.web_config.clone(),
             };
             octopoll::app::run(listener, opts, shutdown)
                 .await

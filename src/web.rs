@@ -88,7 +88,9 @@ impl WebConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         for (user, hash) in &raw.basic_auth_users {
             if user.is_empty() || user.contains(':') {
-                return Err(err(format!("basic_auth_users: user name {user:?} must be non-empty and without ':'")));
+                return Err(err(format!(
+                    "basic_auth_users: user name {user:?} must be non-empty and without ':'"
+                )));
             }
             if !(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$")) {
                 return Err(err(format!(
@@ -102,21 +104,42 @@ impl WebConfig {
                 let cert_path = base.join(&t.cert_file);
                 let key_path = base.join(&t.key_file);
                 let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-                    .map_err(|e| err(format!("tls_server_config.cert_file {}: {e}", cert_path.display())))?
+                    .map_err(|e| {
+                        err(format!(
+                            "tls_server_config.cert_file {}: {e}",
+                            cert_path.display()
+                        ))
+                    })?
                     .collect::<Result<_, _>>()
-                    .map_err(|e| err(format!("tls_server_config.cert_file {}: {e}", cert_path.display())))?;
+                    .map_err(|e| {
+                        err(format!(
+                            "tls_server_config.cert_file {}: {e}",
+                            cert_path.display()
+                        ))
+                    })?;
                 if certs.is_empty() {
-                    return Err(err(format!("tls_server_config.cert_file {}: no certificate in it", cert_path.display())));
+                    return Err(err(format!(
+                        "tls_server_config.cert_file {}: no certificate in it",
+                        cert_path.display()
+                    )));
                 }
-                let key = PrivateKeyDer::from_pem_file(&key_path)
-                    .map_err(|e| err(format!("tls_server_config.key_file {}: {e}", key_path.display())))?;
+                let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
+                    err(format!(
+                        "tls_server_config.key_file {}: {e}",
+                        key_path.display()
+                    ))
+                })?;
                 let provider = Arc::new(rustls::crypto::ring::default_provider());
                 let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
                     .map_err(|e| err(e.to_string()))?
                     .with_no_client_auth()
                     .with_single_cert(certs, key)
-                    .map_err(|e| err(format!("tls_server_config: certificate and key do not fit: {e}")))?;
+                    .map_err(|e| {
+                        err(format!(
+                            "tls_server_config: certificate and key do not fit: {e}"
+                        ))
+                    })?;
                 cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
                 Some(Arc::new(cfg))
             }
@@ -141,20 +164,35 @@ impl WebConfig {
         }
         let Some(h) = header else { return false };
         let key = self.hasher.hash_one(h);
-        if self.verified.lock().unwrap_or_else(|e| e.into_inner()).contains(&key) {
+        if self
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+        {
             return true;
         }
-        let Some(encoded) = h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic ")) else {
+        let Some(encoded) = h
+            .strip_prefix("Basic ")
+            .or_else(|| h.strip_prefix("basic "))
+        else {
             return false;
         };
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
             return false;
         };
-        let Ok(text) = String::from_utf8(decoded) else { return false };
-        let Some((user, pass)) = text.split_once(':') else { return false };
+        let Ok(text) = String::from_utf8(decoded) else {
+            return false;
+        };
+        let Some((user, pass)) = text.split_once(':') else {
+            return false;
+        };
         let Some(hash) = self.users.get(user) else {
             // Same cost as a known user, so response time does not reveal user names.
-            let _ = bcrypt::verify(pass, "$2y$10$QKQ.6lMmQv3NFW8I1cYOSeYbLsW1lGxYyhE4DY2mT9w0xkq3yE6vW");
+            let _ = bcrypt::verify(
+                pass,
+                "$2y$10$QKQ.6lMmQv3NFW8I1cYOSeYbLsW1lGxYyhE4DY2mT9w0xkq3yE6vW",
+            );
             return false;
         };
         let ok = bcrypt::verify(pass, hash).unwrap_or(false);
@@ -183,9 +221,18 @@ mod tests {
     fn basic_auth_checks_bcrypt_and_caches() {
         let dir = tempfile::tempdir().unwrap();
         let hash = bcrypt::hash("s3cret-pass", 4).unwrap();
-        let p = write(dir.path(), "web.yml", &format!("basic_auth_users:\n  prom: '{hash}'\n"));
+        let p = write(
+            dir.path(),
+            "web.yml",
+            &format!("basic_auth_users:\n  prom: '{hash}'\n"),
+        );
         let w = WebConfig::load(&p).unwrap();
-        let enc = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+        let enc = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
         assert!(w.requires_auth());
         assert!(w.authorized(Some(&enc("prom:s3cret-pass"))));
         assert!(w.authorized(Some(&enc("prom:s3cret-pass"))), "cached path");
@@ -201,8 +248,14 @@ mod tests {
     fn rejects_bad_files_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
-            ("basic_auth_users:\n  prom: plaintext\n", "not a bcrypt hash"),
-            ("tls_server_config:\n  cert_file: nope.pem\n  key_file: nope.key\n", "nope.pem"),
+            (
+                "basic_auth_users:\n  prom: plaintext\n",
+                "not a bcrypt hash",
+            ),
+            (
+                "tls_server_config:\n  cert_file: nope.pem\n  key_file: nope.key\n",
+                "nope.pem",
+            ),
             ("tls_server_config:\n  cert: x\n", "unknown field"),
             ("basic_auth_users: [1]\n", "invalid type"),
         ];

@@ -53,7 +53,10 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> Self {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let p = std::env::temp_dir().join(format!("octopoll-e2e-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -67,26 +70,43 @@ impl Drop for TempDir {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Minimal HTTP/1.0 GET (no chunked encoding to deal with): (status, body).
 fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n\r\n").map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf).map_err(|e| format!("read from {addr}: {e}"))?;
+    s.read_to_end(&mut buf)
+        .map_err(|e| format!("read from {addr}: {e}"))?;
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("bad reply from {addr}: {text}"))?;
-    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or("no status")?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("bad reply from {addr}: {text}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no status")?;
     Ok((status, body.to_string()))
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -121,7 +141,9 @@ struct Family {
 
 fn parse_labels(s: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let Some(inner) = s.split_once('{').map(|(_, r)| r.trim_end_matches('}')) else { return out };
+    let Some(inner) = s.split_once('{').map(|(_, r)| r.trim_end_matches('}')) else {
+        return out;
+    };
     let c: Vec<char> = inner.chars().collect();
     let mut i = 0;
     while i < c.len() {
@@ -129,7 +151,12 @@ fn parse_labels(s: &str) -> BTreeMap<String, String> {
         while i < c.len() && c[i] != '=' {
             i += 1;
         }
-        let key: String = c[start..i].iter().collect::<String>().trim_start_matches(',').trim().to_string();
+        let key: String = c[start..i]
+            .iter()
+            .collect::<String>()
+            .trim_start_matches(',')
+            .trim()
+            .to_string();
         i += 2; // ="
         let mut val = String::new();
         while i < c.len() && c[i] != '"' {
@@ -149,7 +176,11 @@ fn parse_fixture(text: &str) -> Vec<Family> {
     let mut fams: Vec<Family> = Vec::new();
     let mut in_header = true;
     for line in text.lines() {
-        if in_header && line.starts_with("# ") && !line.starts_with("# HELP") && !line.starts_with("# TYPE") {
+        if in_header
+            && line.starts_with("# ")
+            && !line.starts_with("# HELP")
+            && !line.starts_with("# TYPE")
+        {
             continue; // explanatory comments at the top of the file
         }
         in_header = false;
@@ -158,19 +189,29 @@ fn parse_fixture(text: &str) -> Vec<Family> {
         }
         if let Some(rest) = line.strip_prefix("# HELP ") {
             let name = rest.split_whitespace().next().unwrap().to_string();
-            fams.push(Family { name, kind: String::new(), meta: vec![line.to_string()], samples: vec![] });
+            fams.push(Family {
+                name,
+                kind: String::new(),
+                meta: vec![line.to_string()],
+                samples: vec![],
+            });
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let f = fams.last_mut().expect("TYPE before HELP");
             f.kind = rest.split_whitespace().nth(1).unwrap().to_string();
             f.meta.push(line.to_string());
         } else {
-            let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad sample line {line}"));
+            let (series, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("bad sample line {line}"));
             let labels = parse_labels(series);
-            fams.last_mut().expect("sample before HELP").samples.push(Sample {
-                series: series.to_string(),
-                labels,
-                value: value.to_string(),
-            });
+            fams.last_mut()
+                .expect("sample before HELP")
+                .samples
+                .push(Sample {
+                    series: series.to_string(),
+                    labels,
+                    value: value.to_string(),
+                });
         }
     }
     fams
@@ -178,7 +219,10 @@ fn parse_fixture(text: &str) -> Vec<Family> {
 
 /// Renders families for one request, making counters grow with time.
 fn render(fams: &[Family], elapsed: f64, keep: &dyn Fn(&Family, &Sample) -> bool) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     let mut out = String::new();
     for f in fams {
         let samples: Vec<&Sample> = f.samples.iter().filter(|s| keep(f, s)).collect();
@@ -226,7 +270,9 @@ impl Drop for FixtureServer {
 }
 
 fn start_fixture_server() -> FixtureServer {
-    let fams = Arc::new(parse_fixture(&read("tests/fixtures/stack/sample_metrics.txt")));
+    let fams = Arc::new(parse_fixture(&read(
+        "tests/fixtures/stack/sample_metrics.txt",
+    )));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let stop = Arc::new(AtomicBool::new(false));
@@ -249,9 +295,16 @@ fn start_fixture_server() -> FixtureServer {
                     break;
                 }
             }
-            let target = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let target = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_string();
             let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-            let params: BTreeMap<&str, &str> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+            let params: BTreeMap<&str, &str> = query
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .collect();
             let elapsed = start.elapsed().as_secs_f64();
             let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
             let (status, ctype, body) = match path {
@@ -269,7 +322,8 @@ fn start_fixture_server() -> FixtureServer {
                 },
                 "/metrics" => {
                     let own_only = params.get("devices") == Some(&"false");
-                    let keep = move |f: &Family, _: &Sample| !own_only || f.name.starts_with("octopoll_");
+                    let keep =
+                        move |f: &Family, _: &Sample| !own_only || f.name.starts_with("octopoll_");
                     (200, om, render(&fams, elapsed, &keep))
                 }
                 _ => (404, "text/plain", "not found\n".to_string()),
@@ -281,12 +335,19 @@ fn start_fixture_server() -> FixtureServer {
             );
         }
     });
-    FixtureServer { addr, stop, handle: Some(handle) }
+    FixtureServer {
+        addr,
+        stop,
+        handle: Some(handle),
+    }
 }
 
 /// `/targets` for the fixture: one target per device with its config labels.
 fn targets_json(fams: &[Family]) -> String {
-    let info = fams.iter().find(|f| f.name == "snmp_device").expect("no snmp_device_info in fixture");
+    let info = fams
+        .iter()
+        .find(|f| f.name == "snmp_device")
+        .expect("no snmp_device_info in fixture");
     let groups: Vec<Value> = info
         .samples
         .iter()
@@ -298,7 +359,10 @@ fn targets_json(fams: &[Family]) -> String {
                     labels.insert(k.to_string(), Value::from(v.as_str()));
                 }
             }
-            labels.insert("__meta_octopoll_address".into(), Value::from(l["address"].as_str()));
+            labels.insert(
+                "__meta_octopoll_address".into(),
+                Value::from(l["address"].as_str()),
+            );
             serde_json::json!({"targets": [l["device"]], "labels": labels})
         })
         .collect();
@@ -331,7 +395,10 @@ fn start_metrics_source(tmp: &Path) -> Source {
         eprintln!("metrics source: fixture server on {}", f.addr);
         return Source::Fixture(f);
     }
-    assert!(mode.is_empty() || mode == "octopoll", "OCTOPOLL_E2E_SOURCE must be `octopoll` or `fixture`, not {mode:?}");
+    assert!(
+        mode.is_empty() || mode == "octopoll",
+        "OCTOPOLL_E2E_SOURCE must be `octopoll` or `fixture`, not {mode:?}"
+    );
     let addr = format!("127.0.0.1:{}", free_port());
     let log = tmp.join("octopoll.log");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_octopoll"));
@@ -357,12 +424,17 @@ fn start_metrics_source(tmp: &Path) -> Source {
         matches!(http_get(&addr, "/-/ready"), Ok((200, _)))
     });
     assert!(ready, "octopoll demo on {addr} never became ready");
-    let has_targets = wait_for("octopoll /targets to list devices", Duration::from_secs(30), || {
-        matches!(http_get(&addr, "/targets"), Ok((200, b)) if serde_json::from_str::<Vec<Value>>(&b).map(|v| !v.is_empty()).unwrap_or(false))
-    });
+    let has_targets = wait_for(
+        "octopoll /targets to list devices",
+        Duration::from_secs(30),
+        || matches!(http_get(&addr, "/targets"), Ok((200, b)) if serde_json::from_str::<Vec<Value>>(&b).map(|v| !v.is_empty()).unwrap_or(false)),
+    );
     assert!(has_targets, "octopoll demo lists no targets");
     eprintln!("metrics source: octopoll demo on {addr}");
-    Source::Octopoll { addr, _child: child }
+    Source::Octopoll {
+        addr,
+        _child: child,
+    }
 }
 
 // === Prometheus ===
@@ -373,13 +445,35 @@ fn prometheus_config(octopoll_addr: &str) -> String {
     let text = read("prometheus/prometheus.yml").replace("octopoll:9161", octopoll_addr);
     let mut cfg: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     let m = cfg.as_mapping_mut().unwrap();
-    m.insert("global".into(), serde_yaml::from_str("{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}").unwrap());
-    let rules = root().join("prometheus/rules/*.yml").to_string_lossy().into_owned();
-    m.insert("rule_files".into(), serde_yaml::Value::Sequence(vec![rules.into()]));
+    m.insert(
+        "global".into(),
+        serde_yaml::from_str("{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}")
+            .unwrap(),
+    );
+    let rules = root()
+        .join("prometheus/rules/*.yml")
+        .to_string_lossy()
+        .into_owned();
+    m.insert(
+        "rule_files".into(),
+        serde_yaml::Value::Sequence(vec![rules.into()]),
+    );
     m.remove("alerting");
-    let jobs = m.get_mut("scrape_configs").unwrap().as_sequence_mut().unwrap();
-    jobs.retain(|j| j["job_name"].as_str().is_some_and(|n| n.starts_with("octopoll")));
-    assert_eq!(jobs.len(), 2, "expected the octopoll-devices and octopoll jobs");
+    let jobs = m
+        .get_mut("scrape_configs")
+        .unwrap()
+        .as_sequence_mut()
+        .unwrap();
+    jobs.retain(|j| {
+        j["job_name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("octopoll"))
+    });
+    assert_eq!(
+        jobs.len(),
+        2,
+        "expected the octopoll-devices and octopoll jobs"
+    );
     serde_yaml::to_string(&cfg).unwrap()
 }
 
@@ -397,15 +491,24 @@ impl Prometheus {
         let log = tmp.join("prometheus.log");
         let child = Command::new(bin)
             .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", tmp.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(tmp.join("prometheus.stdout.log")).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start prometheus");
-        let p = Prometheus { addr, log, _child: KillOnDrop(child) };
-        let ready = wait_for("prometheus /-/ready", Duration::from_secs(30), || matches!(http_get(&p.addr, "/-/ready"), Ok((200, _))));
+        let p = Prometheus {
+            addr,
+            log,
+            _child: KillOnDrop(child),
+        };
+        let ready = wait_for("prometheus /-/ready", Duration::from_secs(30), || {
+            matches!(http_get(&p.addr, "/-/ready"), Ok((200, _)))
+        });
         assert!(ready, "prometheus did not start:\n{}", p.log_tail());
         p
     }
@@ -418,8 +521,10 @@ impl Prometheus {
 
     /// Instant query: Ok(result vector) or Err(Prometheus' error).
     fn query(&self, q: &str) -> Result<Vec<Value>, String> {
-        let (status, body) = http_get(&self.addr, &format!("/api/v1/query?query={}", urlencode(q)))?;
-        let v: Value = serde_json::from_str(&body).map_err(|e| format!("HTTP {status}: {e}: {body}"))?;
+        let (status, body) =
+            http_get(&self.addr, &format!("/api/v1/query?query={}", urlencode(q)))?;
+        let v: Value =
+            serde_json::from_str(&body).map_err(|e| format!("HTTP {status}: {e}: {body}"))?;
         if v["status"] != "success" {
             return Err(format!("{}: {}", v["errorType"], v["error"]));
         }
@@ -451,18 +556,29 @@ fn may_be_empty(e: &Expr, fixture: bool) -> bool {
 
 #[test]
 fn dashboards_and_recording_rules_return_data() {
-    let Some(bin) = tool("prometheus") else { return };
+    let Some(bin) = tool("prometheus") else {
+        return;
+    };
     let tmp = TempDir::new();
     let source = start_metrics_source(&tmp.0);
     let prom = Prometheus::start(&bin, &tmp.0, &prometheus_config(source.addr()));
 
     // Enough scrapes for rates, and the recording rules evaluated.
-    let ready = wait_for("10 scrapes of every target and recorded bits/s", Duration::from_secs(90), || {
-        prom.nonempty("min(count_over_time(up[1m])) >= 10")
-            && prom.nonempty("interface:octopoll_in_bits:rate5m")
-            && prom.nonempty("interface:octopoll_in_utilisation:ratio5m")
-    });
-    assert!(ready, "no data in Prometheus; up = {:?}\n{}", prom.query("up"), prom.log_tail());
+    let ready = wait_for(
+        "10 scrapes of every target and recorded bits/s",
+        Duration::from_secs(90),
+        || {
+            prom.nonempty("min(count_over_time(up[1m])) >= 10")
+                && prom.nonempty("interface:octopoll_in_bits:rate5m")
+                && prom.nonempty("interface:octopoll_in_utilisation:ratio5m")
+        },
+    );
+    assert!(
+        ready,
+        "no data in Prometheus; up = {:?}\n{}",
+        prom.query("up"),
+        prom.log_tail()
+    );
 
     // Scraping and relabelling as in prometheus.yml: every target up, one target per
     // device named after it, and octopoll's labels kept (honor_labels).
@@ -470,17 +586,35 @@ fn dashboards_and_recording_rules_return_data() {
     for s in &up {
         assert_eq!(s["value"][1], "1", "target down: {s}");
     }
-    let devices = prom.query(r#"snmp_device_up{job="octopoll-devices"}"#).unwrap();
+    let devices = prom
+        .query(r#"snmp_device_up{job="octopoll-devices"}"#)
+        .unwrap();
     assert!(!devices.is_empty(), "no devices scraped through /probe");
     for s in &devices {
-        assert_eq!(s["metric"]["instance"], s["metric"]["device"], "instance must be the device name: {s}");
+        assert_eq!(
+            s["metric"]["instance"], s["metric"]["device"],
+            "instance must be the device name: {s}"
+        );
     }
-    assert!(prom.query(r#"{exported_device=~".+"}"#).unwrap().is_empty(), "device labels were renamed: honor_labels missing");
-    let own = prom.query(r#"count by (job) ({__name__=~"octopoll_.+"})"#).unwrap();
-    assert!(own.iter().all(|s| s["metric"]["job"] == "octopoll"), "octopoll's own metrics scraped by the wrong job: {own:?}");
-    assert!(prom.nonempty(r#"octopoll_build_info{job="octopoll"}"#), "job octopoll does not scrape /metrics?devices=false");
     assert!(
-        prom.query(r#"ifOperStatus{job="octopoll"}"#).unwrap().is_empty(),
+        prom.query(r#"{exported_device=~".+"}"#).unwrap().is_empty(),
+        "device labels were renamed: honor_labels missing"
+    );
+    let own = prom
+        .query(r#"count by (job) ({__name__=~"octopoll_.+"})"#)
+        .unwrap();
+    assert!(
+        own.iter().all(|s| s["metric"]["job"] == "octopoll"),
+        "octopoll's own metrics scraped by the wrong job: {own:?}"
+    );
+    assert!(
+        prom.nonempty(r#"octopoll_build_info{job="octopoll"}"#),
+        "job octopoll does not scrape /metrics?devices=false"
+    );
+    assert!(
+        prom.query(r#"ifOperStatus{job="octopoll"}"#)
+            .unwrap()
+            .is_empty(),
         "job octopoll must not scrape device series (devices=false)"
     );
 
@@ -509,7 +643,11 @@ fn dashboards_and_recording_rules_return_data() {
             .filter(|e| prom.nonempty(&substitute(&e.expr, &vars(dev))))
             .count()
     };
-    let device = candidates.iter().max_by_key(|d| (score(d), std::cmp::Reverse((*d).clone()))).unwrap().clone();
+    let device = candidates
+        .iter()
+        .max_by_key(|d| (score(d), std::cmp::Reverse((*d).clone())))
+        .unwrap()
+        .clone();
     eprintln!("$device = {device}");
 
     let fixture = source.is_fixture();
@@ -517,7 +655,11 @@ fn dashboards_and_recording_rules_return_data() {
     let mut checked = 0;
     for e in &exprs {
         let q = substitute(&e.expr, &vars(&device));
-        assert!(!q.contains('$'), "{}: unsubstituted variable in {q}", e.origin);
+        assert!(
+            !q.contains('$'),
+            "{}: unsubstituted variable in {q}",
+            e.origin
+        );
         checked += 1;
         match prom.query(&q) {
             Err(err) => failures.push(format!("{}: query failed: {err}\n    {q}", e.origin)),
@@ -527,7 +669,10 @@ fn dashboards_and_recording_rules_return_data() {
             Ok(r) => {
                 if let ExprKind::Variable { label } = &e.kind {
                     if !r.iter().any(|s| s["metric"][label.as_str()].is_string()) {
-                        failures.push(format!("{}: no series with label {label}\n    {q}", e.origin));
+                        failures.push(format!(
+                            "{}: no series with label {label}\n    {q}",
+                            e.origin
+                        ));
                     }
                 }
             }
@@ -537,14 +682,22 @@ fn dashboards_and_recording_rules_return_data() {
     if fixture {
         fixture_specifics(&prom, &device_exprs, &mut failures);
     }
-    assert!(failures.is_empty(), "{} of {checked} expressions failed ($device = {device}):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} expressions failed ($device = {device}):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     eprintln!("{checked} expressions checked against a real Prometheus");
 }
 
 /// With the fixture we know what each panel must show; check the tricky ones exactly.
 fn fixture_specifics(prom: &Prometheus, device_exprs: &[Expr], failures: &mut Vec<String>) {
     let names = |title: &str, key: &str| -> Vec<String> {
-        let e = device_exprs.iter().find(|e| e.origin.contains(title)).unwrap_or_else(|| panic!("no panel {title}"));
+        let e = device_exprs
+            .iter()
+            .find(|e| e.origin.contains(title))
+            .unwrap_or_else(|| panic!("no panel {title}"));
         let mut v: Vec<String> = prom
             .query(&substitute(&e.expr, &vars("paris-core1")))
             .unwrap()
@@ -562,20 +715,35 @@ fn fixture_specifics(prom: &Prometheus, device_exprs: &[Expr], failures: &mut Ve
         }
     };
     // Custom OIDs are found automatically, and nothing built in is mistaken for one.
-    expect("\"Custom OIDs (gauges)\"", "__name__", &["cpmCPUTotal5minRev"]);
+    expect(
+        "\"Custom OIDs (gauges)\"",
+        "__name__",
+        &["cpmCPUTotal5minRev"],
+    );
     // rate() drops the name; the walked column's index tells the series apart.
-    expect("\"Custom OIDs (counters, per second)\"", "index", &["1", "2"]);
+    expect(
+        "\"Custom OIDs (counters, per second)\"",
+        "index",
+        &["1", "2"],
+    );
     // The 0-speed VLAN is left out of utilisation instead of dividing by zero.
     expect("\"Utilisation\" A", "ifName", &["Gi1/0/1", "Gi1/0/2"]);
     // All three interfaces have traffic.
     expect("\"Traffic\" A", "ifName", &["Gi1/0/1", "Gi1/0/2", "Vl10"]);
     // 32-bit fallback: lyon-acc1 has only ifInOctets_total and still gets bits/s.
-    let r = prom.query(r#"interface:octopoll_in_bits:rate5m{device="lyon-acc1"}"#).unwrap();
+    let r = prom
+        .query(r#"interface:octopoll_in_bits:rate5m{device="lyon-acc1"}"#)
+        .unwrap();
     if r.len() != 3 {
-        failures.push(format!("32-bit fallback: {} lyon-acc1 interfaces with bits/s, want 3", r.len()));
+        failures.push(format!(
+            "32-bit fallback: {} lyon-acc1 interfaces with bits/s, want 3",
+            r.len()
+        ));
     }
     // The down device is counted as down.
-    let r = prom.query(r#"count(snmp_device_up == 0) or vector(0)"#).unwrap();
+    let r = prom
+        .query(r#"count(snmp_device_up == 0) or vector(0)"#)
+        .unwrap();
     if r.first().map(|s| s["value"][1].as_str()) != Some(Some("1")) {
         failures.push(format!("devices down = {r:?}, want 1"));
     }

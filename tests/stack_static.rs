@@ -21,21 +21,34 @@ fn services(c: &Value) -> BTreeMap<String, Value> {
 }
 
 fn strs(v: &Value) -> Vec<String> {
-    v.as_sequence().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
+    v.as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
 }
 
 /// host:port out of a URL or target.
 fn host_port(s: &str) -> (String, u16) {
     let s = s.split("://").last().unwrap();
     let s = s.split('/').next().unwrap();
-    let (h, p) = s.rsplit_once(':').unwrap_or_else(|| panic!("no port in {s}"));
+    let (h, p) = s
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("no port in {s}"));
     (h.to_string(), p.parse().unwrap())
 }
 
 #[test]
 fn compose_parses_and_has_the_services() {
     let s = services(&compose());
-    for name in ["octopoll", "simulator", "prometheus", "alertmanager", "grafana", "grafana-init"] {
+    for name in [
+        "octopoll",
+        "simulator",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "grafana-init",
+    ] {
         assert!(s.contains_key(name), "compose has no service {name}");
     }
 }
@@ -46,15 +59,31 @@ fn compose_images_are_pinned() {
         if svc.get("build").is_some() {
             continue; // built locally from the Dockerfile
         }
-        let image = svc["image"].as_str().unwrap_or_else(|| panic!("{name}: no image and no build"));
-        let (_, tag) = image.rsplit_once(':').unwrap_or_else(|| panic!("{name}: image {image} has no tag"));
-        assert!(!tag.is_empty() && tag != "latest" && !tag.contains('/'), "{name}: image {image} is not pinned");
-        assert!(tag.chars().any(|c| c.is_ascii_digit()), "{name}: tag {tag} is not a version");
+        let image = svc["image"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no image and no build"));
+        let (_, tag) = image
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("{name}: image {image} has no tag"));
+        assert!(
+            !tag.is_empty() && tag != "latest" && !tag.contains('/'),
+            "{name}: image {image} is not pinned"
+        );
+        assert!(
+            tag.chars().any(|c| c.is_ascii_digit()),
+            "{name}: tag {tag} is not a version"
+        );
     }
-    for line in read("Dockerfile").lines().filter(|l| l.starts_with("FROM ")) {
+    for line in read("Dockerfile")
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+    {
         let image = line.split_whitespace().nth(1).unwrap();
         let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
-        assert!(!tag.is_empty() && tag != "latest", "Dockerfile: {line} is not pinned");
+        assert!(
+            !tag.is_empty() && tag != "latest",
+            "Dockerfile: {line} is not pinned"
+        );
     }
 }
 
@@ -62,9 +91,16 @@ fn compose_images_are_pinned() {
 fn compose_prometheus_is_3x() {
     let s = services(&compose());
     let image = s["prometheus"]["image"].as_str().unwrap();
-    assert!(image.contains(":v3."), "prometheus image {image} is not 3.x");
+    assert!(
+        image.contains(":v3."),
+        "prometheus image {image} is not 3.x"
+    );
     let cmd = strs(&s["prometheus"]["command"]);
-    assert!(cmd.iter().any(|a| a.starts_with("--storage.tsdb.retention.time=")), "retention not on the command line");
+    assert!(
+        cmd.iter()
+            .any(|a| a.starts_with("--storage.tsdb.retention.time=")),
+        "retention not on the command line"
+    );
 }
 
 #[test]
@@ -74,29 +110,53 @@ fn compose_mounts_exist_and_configs_are_read_only() {
         .as_mapping()
         .map(|m| m.keys().map(|k| k.as_str().unwrap().to_string()).collect())
         .unwrap_or_default();
-    assert!(named.contains("prometheus-data") && named.contains("grafana-data"), "named volumes missing: {named:?}");
+    assert!(
+        named.contains("prometheus-data") && named.contains("grafana-data"),
+        "named volumes missing: {named:?}"
+    );
     for (name, svc) in services(&c) {
         for v in strs(&svc["volumes"]) {
             let parts: Vec<&str> = v.split(':').collect();
             let src = parts[0];
             if src.starts_with("./") || src.starts_with('/') {
-                assert!(exists(src.trim_start_matches("./")), "{name}: bind mount source {src} does not exist in the repo");
-                assert_eq!(parts.get(2).copied(), Some("ro"), "{name}: config mount {v} is not read-only");
+                assert!(
+                    exists(src.trim_start_matches("./")),
+                    "{name}: bind mount source {src} does not exist in the repo"
+                );
+                assert_eq!(
+                    parts.get(2).copied(),
+                    Some("ro"),
+                    "{name}: config mount {v} is not read-only"
+                );
             } else {
-                assert!(named.contains(src), "{name}: volume {src} is not declared under top-level volumes");
+                assert!(
+                    named.contains(src),
+                    "{name}: volume {src} is not declared under top-level volumes"
+                );
             }
         }
     }
     // Secrets: the real files are not committed; each needs a committed .example.
     let secrets = c["secrets"].as_mapping().expect("no secrets");
     for (k, v) in secrets {
-        let file = v["file"].as_str().unwrap_or_else(|| panic!("secret {k:?} has no file"));
+        let file = v["file"]
+            .as_str()
+            .unwrap_or_else(|| panic!("secret {k:?} has no file"));
         let rel = file.trim_start_matches("./");
-        assert!(rel.starts_with("secrets/"), "secret file {file} outside secrets/");
-        assert!(exists(&format!("{rel}.example")), "secret {file} has no {rel}.example");
+        assert!(
+            rel.starts_with("secrets/"),
+            "secret file {file} outside secrets/"
+        );
+        assert!(
+            exists(&format!("{rel}.example")),
+            "secret {file} has no {rel}.example"
+        );
     }
     let gitignore = read("secrets/.gitignore");
-    assert!(gitignore.lines().any(|l| l.trim() == "*"), "secrets/.gitignore does not ignore the real secrets");
+    assert!(
+        gitignore.lines().any(|l| l.trim() == "*"),
+        "secrets/.gitignore does not ignore the real secrets"
+    );
 }
 
 #[test]
@@ -110,19 +170,29 @@ fn compose_healthchecks_and_dependencies() {
             assert!(hc["test"].as_sequence().is_some(), "{name}: no healthcheck");
         }
         if let Some(deps) = svc.get("depends_on") {
-            let deps = deps.as_mapping().unwrap_or_else(|| panic!("{name}: depends_on must use conditions"));
+            let deps = deps
+                .as_mapping()
+                .unwrap_or_else(|| panic!("{name}: depends_on must use conditions"));
             for (dep, cond) in deps {
                 let dep = dep.as_str().unwrap();
                 assert!(s.contains_key(dep), "{name} depends on unknown {dep}");
-                let cond = cond["condition"].as_str().unwrap_or_else(|| panic!("{name}: depends_on {dep} without condition"));
+                let cond = cond["condition"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name}: depends_on {dep} without condition"));
                 if cond == "service_healthy" {
                     let dhc = &s[dep]["healthcheck"];
-                    assert!(dhc["test"].as_sequence().is_some(), "{name} waits for {dep} to be healthy but it has no healthcheck");
+                    assert!(
+                        dhc["test"].as_sequence().is_some(),
+                        "{name} waits for {dep} to be healthy but it has no healthcheck"
+                    );
                 }
             }
         }
     }
-    assert_eq!(s["grafana-init"]["depends_on"]["grafana"]["condition"].as_str(), Some("service_healthy"));
+    assert_eq!(
+        s["grafana-init"]["depends_on"]["grafana"]["condition"].as_str(),
+        Some("service_healthy")
+    );
 }
 
 #[test]
@@ -130,14 +200,25 @@ fn prometheus_targets_match_compose_services() {
     let s = services(&compose());
     let p = yaml("prometheus/prometheus.yml");
     let octopoll_cmd = strs(&s["octopoll"]["command"]).join(" ");
-    let listen_port = octopoll_cmd.split("--listen ").nth(1).map(|a| host_port(a.split(' ').next().unwrap()).1).unwrap_or(9161);
+    let listen_port = octopoll_cmd
+        .split("--listen ")
+        .nth(1)
+        .map(|a| host_port(a.split(' ').next().unwrap()).1)
+        .unwrap_or(9161);
     let mut seen_sd = false;
     for job in p["scrape_configs"].as_sequence().unwrap() {
         let name = job["job_name"].as_str().unwrap();
         for sd in job["http_sd_configs"].as_sequence().into_iter().flatten() {
             let (h, port) = host_port(sd["url"].as_str().unwrap());
-            assert!(s.contains_key(&h), "{name}: http_sd host {h} is no compose service");
-            assert_eq!((h.as_str(), port), ("octopoll", listen_port), "{name}: http_sd must point at octopoll");
+            assert!(
+                s.contains_key(&h),
+                "{name}: http_sd host {h} is no compose service"
+            );
+            assert_eq!(
+                (h.as_str(), port),
+                ("octopoll", listen_port),
+                "{name}: http_sd must point at octopoll"
+            );
             seen_sd = true;
         }
         for sc in job["static_configs"].as_sequence().into_iter().flatten() {
@@ -146,16 +227,26 @@ fn prometheus_targets_match_compose_services() {
                 if h == "localhost" {
                     continue;
                 }
-                assert!(s.contains_key(&h), "{name}: target {t} is no compose service");
+                assert!(
+                    s.contains_key(&h),
+                    "{name}: target {t} is no compose service"
+                );
                 if h == "octopoll" {
-                    assert_eq!(port, listen_port, "{name}: octopoll listens on {listen_port}");
+                    assert_eq!(
+                        port, listen_port,
+                        "{name}: octopoll listens on {listen_port}"
+                    );
                 }
             }
         }
         for r in job["relabel_configs"].as_sequence().into_iter().flatten() {
             if r["target_label"].as_str() == Some("__address__") {
                 let (h, port) = host_port(r["replacement"].as_str().unwrap());
-                assert_eq!((h.as_str(), port), ("octopoll", listen_port), "{name}: __address__ must be octopoll");
+                assert_eq!(
+                    (h.as_str(), port),
+                    ("octopoll", listen_port),
+                    "{name}: __address__ must be octopoll"
+                );
             }
         }
     }
@@ -168,10 +259,17 @@ fn prometheus_targets_match_compose_services() {
         }
     }
     // The octopoll job scrapes only octopoll's own metrics; the devices come via /probe.
-    let jobs: BTreeMap<&str, &Value> =
-        p["scrape_configs"].as_sequence().unwrap().iter().map(|j| (j["job_name"].as_str().unwrap(), j)).collect();
+    let jobs: BTreeMap<&str, &Value> = p["scrape_configs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|j| (j["job_name"].as_str().unwrap(), j))
+        .collect();
     assert_eq!(strs(&jobs["octopoll"]["params"]["devices"]), vec!["false"]);
-    assert_eq!(jobs["octopoll-devices"]["metrics_path"].as_str(), Some("/probe"));
+    assert_eq!(
+        jobs["octopoll-devices"]["metrics_path"].as_str(),
+        Some("/probe")
+    );
 }
 
 #[test]
@@ -180,7 +278,10 @@ fn grafana_datasources_match_compose_and_prometheus() {
     let p = yaml("prometheus/prometheus.yml");
     let ds = yaml("grafana/provisioning/datasources/octopoll.yml");
     let list = ds["datasources"].as_sequence().unwrap();
-    let prom = list.iter().find(|d| d["type"].as_str() == Some("prometheus")).expect("no prometheus datasource");
+    let prom = list
+        .iter()
+        .find(|d| d["type"].as_str() == Some("prometheus"))
+        .expect("no prometheus datasource");
     assert_eq!(prom["uid"].as_str(), Some("prometheus"));
     let (h, port) = host_port(prom["url"].as_str().unwrap());
     assert_eq!((h.as_str(), port), ("prometheus", 9090));
@@ -190,22 +291,39 @@ fn grafana_datasources_match_compose_and_prometheus() {
         p["global"]["scrape_interval"].as_str(),
         "Grafana timeInterval must equal Prometheus' scrape_interval"
     );
-    let am = list.iter().find(|d| d["type"].as_str() == Some("alertmanager")).expect("no alertmanager datasource");
+    let am = list
+        .iter()
+        .find(|d| d["type"].as_str() == Some("alertmanager"))
+        .expect("no alertmanager datasource");
     let (h, port) = host_port(am["url"].as_str().unwrap());
     assert_eq!((h.as_str(), port), ("alertmanager", 9093));
     // The dashboard provider reads where compose mounts grafana/dashboards.
     let prov = yaml("grafana/provisioning/dashboards/octopoll.yml");
     let path = prov["providers"][0]["options"]["path"].as_str().unwrap();
     let mounts = strs(&s["grafana"]["volumes"]);
-    assert!(mounts.iter().any(|m| m.starts_with("./grafana/dashboards:") && m.split(':').nth(1) == Some(path)), "{path} is not where grafana/dashboards is mounted");
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m.starts_with("./grafana/dashboards:") && m.split(':').nth(1) == Some(path)),
+        "{path} is not where grafana/dashboards is mounted"
+    );
 }
 
 #[test]
 fn compose_octopoll_config_points_at_the_simulator() {
     let s = services(&compose());
     let sim = strs(&s["simulator"]["command"]);
-    let n: u16 = sim.iter().skip_while(|a| *a != "--devices").nth(1).expect("--devices").parse().unwrap();
-    let mount = strs(&s["octopoll"]["volumes"]).into_iter().find(|v| v.contains(":/etc/octopoll")).expect("config mount");
+    let n: u16 = sim
+        .iter()
+        .skip_while(|a| *a != "--devices")
+        .nth(1)
+        .expect("--devices")
+        .parse()
+        .unwrap();
+    let mount = strs(&s["octopoll"]["volumes"])
+        .into_iter()
+        .find(|v| v.contains(":/etc/octopoll"))
+        .expect("config mount");
     let dir = mount.split(':').next().unwrap().trim_start_matches("./");
     let cfg = yaml(&format!("{dir}/octopoll.yml"));
     let devices = cfg["devices"].as_sequence().unwrap();
@@ -222,13 +340,28 @@ fn compose_octopoll_config_points_at_the_simulator() {
 #[test]
 fn dockerfile_shape() {
     let d = read("Dockerfile");
-    assert!(d.lines().filter(|l| l.starts_with("FROM ")).count() >= 2, "not multi-stage");
-    assert!(d.lines().any(|l| l.starts_with("USER ") && !l.contains("root") && !l.contains(" 0")), "runs as root");
-    assert!(d.contains("HEALTHCHECK") && d.contains("/-/healthy"), "no HEALTHCHECK on /-/healthy");
-    assert!(d.lines().any(|l| l.starts_with("ENTRYPOINT") && l.contains("octopoll")));
+    assert!(
+        d.lines().filter(|l| l.starts_with("FROM ")).count() >= 2,
+        "not multi-stage"
+    );
+    assert!(
+        d.lines()
+            .any(|l| l.starts_with("USER ") && !l.contains("root") && !l.contains(" 0")),
+        "runs as root"
+    );
+    assert!(
+        d.contains("HEALTHCHECK") && d.contains("/-/healthy"),
+        "no HEALTHCHECK on /-/healthy"
+    );
+    assert!(d
+        .lines()
+        .any(|l| l.starts_with("ENTRYPOINT") && l.contains("octopoll")));
     let ignore = read(".dockerignore");
     for p in ["target", "secrets", ".git"] {
-        assert!(ignore.lines().any(|l| l.trim_end_matches('/') == p), ".dockerignore lacks {p}");
+        assert!(
+            ignore.lines().any(|l| l.trim_end_matches('/') == p),
+            ".dockerignore lacks {p}"
+        );
     }
 }
 
@@ -245,24 +378,44 @@ fn walk<'a>(v: &'a serde_json::Value, f: &mut dyn FnMut(&'a serde_json::Value)) 
 
 #[test]
 fn dashboards_are_provisionable() {
-    let provisioned: BTreeSet<String> = yaml("grafana/provisioning/datasources/octopoll.yml")["datasources"]
+    let provisioned: BTreeSet<String> = yaml("grafana/provisioning/datasources/octopoll.yml")
+        ["datasources"]
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|d| d["uid"].as_str().expect("datasource without uid").to_string())
+        .map(|d| {
+            d["uid"]
+                .as_str()
+                .expect("datasource without uid")
+                .to_string()
+        })
         .collect();
     let mut uids = BTreeSet::new();
     for rel in DASHBOARDS {
         let text = read(rel);
-        assert!(!text.contains("${DS_"), "{rel}: uses ${{DS_...}} import placeholders");
+        assert!(
+            !text.contains("${DS_"),
+            "{rel}: uses ${{DS_...}} import placeholders"
+        );
         let d = json(rel);
-        assert!(d.get("__inputs").is_none(), "{rel}: has __inputs (export for sharing, not provisioning)");
+        assert!(
+            d.get("__inputs").is_none(),
+            "{rel}: has __inputs (export for sharing, not provisioning)"
+        );
         let uid = d["uid"].as_str().unwrap_or_else(|| panic!("{rel}: no uid"));
-        assert!(uids.insert(uid.to_string()), "duplicate dashboard uid {uid}");
-        assert!(d.get("id").is_none() || d["id"].is_null(), "{rel}: has a database id");
+        assert!(
+            uids.insert(uid.to_string()),
+            "duplicate dashboard uid {uid}"
+        );
+        assert!(
+            d.get("id").is_none() || d["id"].is_null(),
+            "{rel}: has a database id"
+        );
         let mut ids = BTreeSet::new();
         for p in all_panels(&d) {
-            let id = p["id"].as_u64().unwrap_or_else(|| panic!("{rel}: panel {} without id", p["title"]));
+            let id = p["id"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{rel}: panel {} without id", p["title"]));
             assert!(ids.insert(id), "{rel}: duplicate panel id {id}");
         }
         // Every datasource reference anywhere is the provisioned one, by uid.
@@ -271,8 +424,13 @@ fn dashboards_are_provisionable() {
                 if ds.is_null() {
                     return;
                 }
-                let uid = ds["uid"].as_str().unwrap_or_else(|| panic!("{rel}: datasource not referenced by uid: {ds}"));
-                assert!(provisioned.contains(uid) || uid == "-- Grafana --", "{rel}: datasource uid {uid} is not provisioned");
+                let uid = ds["uid"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{rel}: datasource not referenced by uid: {ds}"));
+                assert!(
+                    provisioned.contains(uid) || uid == "-- Grafana --",
+                    "{rel}: datasource uid {uid} is not provisioned"
+                );
             }
         });
     }
@@ -281,11 +439,20 @@ fn dashboards_are_provisionable() {
 #[test]
 fn dashboard_queries_use_rate_interval() {
     for rel in DASHBOARDS {
-        for e in dashboard_exprs(rel).into_iter().filter(|e| e.kind == ExprKind::Panel) {
+        for e in dashboard_exprs(rel)
+            .into_iter()
+            .filter(|e| e.kind == ExprKind::Panel)
+        {
             let mut rest = e.expr.as_str();
             while let Some(i) = rest.find('[') {
                 let j = rest[i..].find(']').unwrap() + i;
-                assert_eq!(&rest[i..=j], "[$__rate_interval]", "{}: use $__rate_interval in {}", e.origin, e.expr);
+                assert_eq!(
+                    &rest[i..=j],
+                    "[$__rate_interval]",
+                    "{}: use $__rate_interval in {}",
+                    e.origin,
+                    e.expr
+                );
                 rest = &rest[j + 1..];
             }
         }
@@ -294,16 +461,29 @@ fn dashboard_queries_use_rate_interval() {
 
 #[test]
 fn queries_use_only_exported_metrics_and_recording_rules() {
-    let mut known: BTreeSet<String> = OCTOPOLL_METRICS.iter().chain(PROMETHEUS_METRICS).map(|s| s.to_string()).collect();
+    let mut known: BTreeSet<String> = OCTOPOLL_METRICS
+        .iter()
+        .chain(PROMETHEUS_METRICS)
+        .map(|s| s.to_string())
+        .collect();
     known.extend(recording_rule_names());
     let mut exprs = rule_exprs();
     for rel in DASHBOARDS {
         exprs.extend(dashboard_exprs(rel));
     }
-    assert!(exprs.len() > 40, "suspiciously few expressions: {}", exprs.len());
+    assert!(
+        exprs.len() > 40,
+        "suspiciously few expressions: {}",
+        exprs.len()
+    );
     for e in &exprs {
         for m in metric_names(&e.expr) {
-            assert!(known.contains(&m), "{}: unknown metric {m} in {}", e.origin, e.expr);
+            assert!(
+                known.contains(&m),
+                "{}: unknown metric {m} in {}",
+                e.origin,
+                e.expr
+            );
         }
     }
 }
@@ -311,30 +491,61 @@ fn queries_use_only_exported_metrics_and_recording_rules() {
 #[test]
 fn metric_name_extraction() {
     let cases: &[(&str, &[&str])] = &[
-        ("sum by (device) (rate(ifInErrors_total{site=~\"$site\"}[$__rate_interval]))", &["ifInErrors_total"]),
-        ("a / on (job, device) group_left (x) (b * 1e6 > 0)", &["a", "b"]),
+        (
+            "sum by (device) (rate(ifInErrors_total{site=~\"$site\"}[$__rate_interval]))",
+            &["ifInErrors_total"],
+        ),
+        (
+            "a / on (job, device) group_left (x) (b * 1e6 > 0)",
+            &["a", "b"],
+        ),
         ("count(x == 0) or vector(0)", &["x"]),
         ("{device=\"$device\", __name__!~\"if.*\"}", &[]),
-        ("topk(10, interface:octopoll_in_bits:rate5m)", &["interface:octopoll_in_bits:rate5m"]),
+        (
+            "topk(10, interface:octopoll_in_bits:rate5m)",
+            &["interface:octopoll_in_bits:rate5m"],
+        ),
         ("time() - ts offset 5m", &["ts"]),
     ];
     for (expr, want) in cases {
-        assert_eq!(metric_names(expr), want.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{expr}");
+        assert_eq!(
+            metric_names(expr),
+            want.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "{expr}"
+        );
     }
 }
 
 #[test]
 fn device_dashboard_has_the_required_parts() {
     let d = json("grafana/dashboards/device.json");
-    let vars: Vec<&str> = d["templating"]["list"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
-    assert!(vars.contains(&"device") && vars.contains(&"interface"), "variables: {vars:?}");
+    let vars: Vec<&str> = d["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        vars.contains(&"device") && vars.contains(&"interface"),
+        "variables: {vars:?}"
+    );
     let text = d.to_string();
-    assert!(text.contains("negative-Y"), "transmit is not drawn negative");
+    assert!(
+        text.contains("negative-Y"),
+        "transmit is not drawn negative"
+    );
     assert!(text.contains("__name__!~"), "no automatic custom-OID panel");
-    let annotations: Vec<String> =
-        d["annotations"]["list"].as_array().unwrap().iter().filter_map(|a| a["expr"].as_str().map(str::to_string)).collect();
+    let annotations: Vec<String> = d["annotations"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["expr"].as_str().map(str::to_string))
+        .collect();
     for m in ["snmp_device_up", "ifOperStatus", "sysUpTime"] {
-        assert!(annotations.iter().any(|a| a.contains(m)), "no annotation on {m}");
+        assert!(
+            annotations.iter().any(|a| a.contains(m)),
+            "no annotation on {m}"
+        );
     }
     // Status panels map IF-MIB values to words.
     assert!(text.contains("lowerLayerDown") && text.contains("\"dormant\""));
@@ -357,12 +568,19 @@ fn alertmanager_inhibits_interface_alerts_while_device_down() {
         .as_sequence()
         .unwrap()
         .iter()
-        .find(|r| strs(&r["source_matchers"]).iter().any(|m| m.contains("SnmpDeviceDown")))
+        .find(|r| {
+            strs(&r["source_matchers"])
+                .iter()
+                .any(|m| m.contains("SnmpDeviceDown"))
+        })
         .expect("no inhibition from SnmpDeviceDown");
     assert_eq!(strs(&rule["equal"]), vec!["device"]);
     let target = strs(&rule["target_matchers"]).join(" ");
     for a in interface_alerts {
-        assert!(target.contains(&a), "{a} is not inhibited while the device is down");
+        assert!(
+            target.contains(&a),
+            "{a} is not inhibited while the device is down"
+        );
     }
 }
 
@@ -380,7 +598,10 @@ fn config_repo_example_is_complete() {
         yaml(f);
     }
     let wf = read("examples/config-repo/.github/workflows/check.yml");
-    assert!(wf.contains("octopoll check"), "workflow does not run octopoll check");
+    assert!(
+        wf.contains("octopoll check"),
+        "workflow does not run octopoll check"
+    );
     let hook = read("examples/config-repo/hooks/pre-commit");
     assert!(hook.starts_with("#!") && hook.contains("octopoll check"));
     assert!(exists("examples/config-repo/README.md"));

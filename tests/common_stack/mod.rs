@@ -19,7 +19,8 @@ pub fn read(rel: &str) -> String {
 pub fn yaml(rel: &str) -> serde_yaml::Value {
     let mut v: serde_yaml::Value =
         serde_yaml::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: invalid YAML: {e}"));
-    v.apply_merge().unwrap_or_else(|e| panic!("{rel}: bad YAML merge key: {e}"));
+    v.apply_merge()
+        .unwrap_or_else(|e| panic!("{rel}: bad YAML merge key: {e}"));
     v
 }
 
@@ -39,7 +40,10 @@ pub fn files(dir: &str, ext: &str) -> Vec<String> {
     out
 }
 
-pub const DASHBOARDS: &[&str] = &["grafana/dashboards/overview.json", "grafana/dashboards/device.json"];
+pub const DASHBOARDS: &[&str] = &[
+    "grafana/dashboards/overview.json",
+    "grafana/dashboards/device.json",
+];
 
 /// True when running under CI (env `CI` set and not "false"/"0"/empty).
 pub fn in_ci() -> bool {
@@ -50,7 +54,9 @@ pub fn in_ci() -> bool {
 /// message (returns None) — unless CI is set, where a missing tool fails the test.
 pub fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
     });
     if found.is_none() {
         if in_ci() {
@@ -71,7 +77,9 @@ pub enum ExprKind {
     /// An annotation query (events: usually empty).
     Annotation,
     /// A template variable query `label_values(<selector>, <label>)`: the selector.
-    Variable { label: String },
+    Variable {
+        label: String,
+    },
     RecordingRule,
     AlertRule,
 }
@@ -92,7 +100,10 @@ pub fn dashboard_exprs(rel: &str) -> Vec<Expr> {
         for t in p["targets"].as_array().into_iter().flatten() {
             if let Some(e) = t["expr"].as_str() {
                 out.push(Expr {
-                    origin: format!("{rel} panel {title:?} {}", t["refId"].as_str().unwrap_or("")),
+                    origin: format!(
+                        "{rel} panel {title:?} {}",
+                        t["refId"].as_str().unwrap_or("")
+                    ),
                     kind: ExprKind::Panel,
                     expr: e.to_string(),
                 });
@@ -109,7 +120,10 @@ pub fn dashboard_exprs(rel: &str) -> Vec<Expr> {
         }
     }
     for v in d["templating"]["list"].as_array().into_iter().flatten() {
-        let q = v["query"]["query"].as_str().or(v["query"].as_str()).unwrap_or("");
+        let q = v["query"]["query"]
+            .as_str()
+            .or(v["query"].as_str())
+            .unwrap_or("");
         if let Some((sel, label)) = parse_label_values(q) {
             out.push(Expr {
                 origin: format!("{rel} variable {:?}", v["name"].as_str().unwrap_or("?")),
@@ -145,14 +159,28 @@ pub fn rule_exprs() -> Vec<Expr> {
     let mut out = Vec::new();
     for f in files("prometheus/rules", ".yml") {
         let y = yaml(&f);
-        for g in y["groups"].as_sequence().unwrap_or_else(|| panic!("{f}: no groups")) {
+        for g in y["groups"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{f}: no groups"))
+        {
             for r in g["rules"].as_sequence().into_iter().flatten() {
-                let expr = r["expr"].as_str().unwrap_or_else(|| panic!("{f}: rule without expr")).to_string();
+                let expr = r["expr"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{f}: rule without expr"))
+                    .to_string();
                 if let Some(name) = r["record"].as_str() {
-                    out.push(Expr { origin: format!("{f} record {name}"), kind: ExprKind::RecordingRule, expr });
+                    out.push(Expr {
+                        origin: format!("{f} record {name}"),
+                        kind: ExprKind::RecordingRule,
+                        expr,
+                    });
                 } else {
                     let name = r["alert"].as_str().unwrap_or("?");
-                    out.push(Expr { origin: format!("{f} alert {name}"), kind: ExprKind::AlertRule, expr });
+                    out.push(Expr {
+                        origin: format!("{f} alert {name}"),
+                        kind: ExprKind::AlertRule,
+                        expr,
+                    });
                 }
             }
         }
@@ -204,13 +232,39 @@ pub const OCTOPOLL_METRICS: &[&str] = &[
 ];
 
 /// Series Prometheus itself creates.
-pub const PROMETHEUS_METRICS: &[&str] = &["up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped"];
+pub const PROMETHEUS_METRICS: &[&str] = &[
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+];
 
 const AGGREGATIONS: &[&str] = &[
-    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
 ];
-const LABEL_LIST_KEYWORDS: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
-const KEYWORDS: &[&str] = &["and", "or", "unless", "bool", "offset", "atan2", "inf", "nan", "Inf", "NaN"];
+const LABEL_LIST_KEYWORDS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+const KEYWORDS: &[&str] = &[
+    "and", "or", "unless", "bool", "offset", "atan2", "inf", "nan", "Inf", "NaN",
+];
 
 /// Metric names used in a PromQL expression: identifiers that are not functions,
 /// keywords, label names (inside `{}` or `by (...)`), durations, numbers, strings or
@@ -291,7 +345,10 @@ pub fn metric_names(expr: &str) -> Vec<String> {
                 if next == Some('(') {
                     i = skip_group(j, '(', ')');
                 }
-            } else if next == Some('(') || AGGREGATIONS.contains(&word.as_str()) || KEYWORDS.contains(&word.as_str()) {
+            } else if next == Some('(')
+                || AGGREGATIONS.contains(&word.as_str())
+                || KEYWORDS.contains(&word.as_str())
+            {
                 // function call, aggregation or operator keyword
             } else {
                 out.push(word);
@@ -311,7 +368,9 @@ pub fn substitute(expr: &str, vars: &[(&str, &str)]) -> String {
     let mut vars: Vec<_> = vars.to_vec();
     vars.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
     for (k, v) in vars {
-        s = s.replace(&format!("${{{k}}}"), v).replace(&format!("${k}"), v);
+        s = s
+            .replace(&format!("${{{k}}}"), v)
+            .replace(&format!("${k}"), v);
     }
     s
 }
@@ -319,4 +378,3 @@ pub fn substitute(expr: &str, vars: &[(&str, &str)]) -> String {
 pub fn exists(rel: &str) -> bool {
     Path::new(&root()).join(rel).exists()
 }
-
