@@ -4,7 +4,7 @@
 //! cloned: families are rebuilt from data, so removed devices and interfaces need no cleanup.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -476,10 +476,17 @@ pub fn render(poller: &Poller, state: &Arc<ExporterState>, scope: Scope<'_>) -> 
             }));
         }
     }
-    let mut out = String::with_capacity(64 * 1024);
+    // Sized from the previous scrape: growing a 60 MB String by doubling copied more bytes
+    // than the encoding itself wrote (measured with perf on 1,000 devices).
+    static LAST_SIZE: AtomicUsize = AtomicUsize::new(64 * 1024);
+    let hint = LAST_SIZE.load(Ordering::Relaxed);
+    let mut out = String::with_capacity(hint + hint / 8);
     // Values were checked at poll time; an encode error here would be a bug, not bad data.
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
         tracing::error!(error = %e, "encoding metrics failed");
+    }
+    if scope == Scope::All {
+        LAST_SIZE.store(out.len(), Ordering::Relaxed);
     }
     Some(out)
 }

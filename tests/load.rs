@@ -1,0 +1,131 @@
+//! Load test (ignored by default; prints figures): `/metrics` of 1,000 simulated devices ×
+//! 55 interfaces hammered from several client threads while polling continues. Bounded in
+//! time and request count; loopback only.
+//!
+//! Run: `cargo test --release --test load -- --ignored --nocapture`
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const DEVICES: usize = 1000;
+const CLIENTS: usize = 4;
+const WINDOW: Duration = Duration::from_secs(30);
+const MAX_REQUESTS: usize = 5000;
+
+fn sum(body: &str, prefix: &str) -> f64 {
+    body.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+#[ignore]
+fn metrics_under_load_while_polling() {
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_octopoll"))
+        .args([
+            "simulate",
+            "--devices",
+            &DEVICES.to_string(),
+            "--interfaces",
+            "55",
+            "--base-port",
+            "0",
+            "--print-config",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(sim.stdout.take().unwrap());
+    let _sim = Proc {
+        child: sim,
+        name: "simulator",
+    };
+    let mut yaml = String::new();
+    let mut seen = 0;
+    while seen < DEVICES {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "simulator ended early"
+        );
+        if line.trim_start().starts_with("- {name") {
+            seen += 1;
+        }
+        yaml.push_str(&line);
+    }
+    let yaml = yaml.replace(
+        "defaults:\n",
+        "defaults:\n  interval: 10s\n  timeout: 2s\n  retries: 1\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("octopoll.yml");
+    std::fs::write(&cfg, yaml).unwrap();
+    let o = Octopoll::start(&cfg, &["--no-watch"]);
+    // One full cycle so every device has data.
+    wait_for(Duration::from_secs(40), || {
+        let (_, b) = o.get("/metrics");
+        (sum(&b, "snmp_device_up{") as usize == DEVICES).then_some(())
+    })
+    .expect("all devices up");
+    let (_, before) = o.get("/metrics");
+    let series = before.lines().filter(|l| !l.starts_with('#')).count();
+    let polls_before = sum(&before, "octopoll_polls_total{");
+    let skipped_before = sum(&before, "octopoll_polls_skipped_total{");
+
+    let start = Instant::now();
+    let addr = o.addr.clone();
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                let mut bytes = 0usize;
+                while start.elapsed() < WINDOW && lat.len() < MAX_REQUESTS / CLIENTS {
+                    let t = Instant::now();
+                    let (s, b) = http(&addr, "GET", "/metrics").expect("scrape");
+                    assert_eq!(s, 200);
+                    bytes = b.len();
+                    lat.push(t.elapsed());
+                }
+                (lat, bytes)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    let mut bytes = 0;
+    for h in handles {
+        let (l, b) = h.join().unwrap();
+        lat.extend(l);
+        bytes = b;
+    }
+    let elapsed = start.elapsed();
+    lat.sort();
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    let (_, after) = o.get("/metrics");
+    let polls = sum(&after, "octopoll_polls_total{") - polls_before;
+    let skipped = sum(&after, "octopoll_polls_skipped_total{") - skipped_before;
+    let expected = DEVICES as f64 * elapsed.as_secs_f64() / 10.0;
+    println!(
+        "load: {} requests in {:.1}s from {CLIENTS} clients = {:.1} req/s; body {:.1} MB, {series} series; \
+         latency p50 {:?} p99 {:?} max {:?}",
+        lat.len(),
+        elapsed.as_secs_f64(),
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        bytes as f64 / 1e6,
+        p(0.5),
+        p(0.99),
+        lat.last().unwrap()
+    );
+    println!(
+        "polling meanwhile: {polls} polls (expected ~{expected:.0} at 10 s), {skipped} skipped"
+    );
+    assert!(polls >= expected * 0.9, "polling fell behind under load");
+    assert_eq!(skipped, 0.0);
+}
