@@ -370,6 +370,26 @@ impl Requester for Session {
     }
 }
 
+/// Decodes one SNMP datagram (v1, v2c, or a plaintext v3 message) into our varbinds, the
+/// way a reply's values reach the walker. The client itself decodes inside async-snmp;
+/// this exposes the same decode plus [`from_lib_value`] to the fuzzer and tests.
+pub fn decode_message(datagram: &[u8]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+    let msg = lib::message::Message::decode(
+        bytes::Bytes::copy_from_slice(datagram),
+        lib::DecodeConfig::default(),
+    )
+    .map_err(map_error)?
+    .value;
+    let pdu = msg
+        .into_pdu()
+        .ok_or_else(|| SnmpError::BadResponse("no readable PDU".into()))?;
+    Ok(pdu
+        .into_varbinds()
+        .into_iter()
+        .map(from_lib_varbind)
+        .collect())
+}
+
 fn to_lib_oid(oid: &Oid) -> lib::Oid {
     lib::Oid::from_slice(oid.arcs())
 }
