@@ -330,40 +330,49 @@ fn thousand_silent_devices_do_not_delay_live_ones() {
     stop.cancel();
 }
 
-/// `--max-in-flight N` bounds the requests in flight across all devices: 200 silent devices
-/// (timeout 1 s, no retries, interval 5 s) would keep ~40 requests in flight; with N = 10 the
-/// agents never see more than 2N request datagrams start within any 1 s window.
+/// `--max-in-flight N` bounds the requests in flight across all devices. 200 silent
+/// devices are added by a reload, so all of them poll at once (timeout 1 s, no retries,
+/// interval 60 s: the poll deadline of 54 s never cancels a request, which would free its
+/// permit early). With N = 10 the agents must see the requests trickle in at about N per
+/// second: never more than 2N datagrams start within any 1 s window, and about 10 x 12 in
+/// 12 s, where without the cap all 200 would arrive at once.
 #[test]
 fn max_in_flight_bounds_concurrency() {
     let rt = runtime();
     let stop = CancellationToken::new();
     let agents: Vec<FaultAgent> = rt.block_on(async {
         let mut v = Vec::new();
-        for i in 0..200 {
+        for i in 0..201 {
             v.push(fault_agent::start(Mode::Blackhole, &format!("bh{i}"), stop.clone()).await);
         }
         v
     });
-    let mut devices = String::new();
-    for (i, a) in agents.iter().enumerate() {
-        devices.push_str(&format!("  - {{name: bh{i}, address: {}}}\n", a.addr));
-    }
+    let config = |n: usize| {
+        let mut devices = String::new();
+        for (i, a) in agents.iter().enumerate().take(n) {
+            devices.push_str(&format!("  - {{name: bh{i}, address: {}}}\n", a.addr));
+        }
+        format!(
+            "defaults: {{interval: 60s, timeout: 1s, retries: 0, auth: pub}}\n\
+             auths: {{pub: {{version: 2c, community: public}}}}\ndevices:\n{devices}"
+        )
+    };
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("octopoll.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "defaults: {{interval: 5s, timeout: 1s, retries: 0, auth: pub}}\n\
-             auths: {{pub: {{version: 2c, community: public}}}}\ndevices:\n{devices}"
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, config(1)).unwrap();
     let o = Octopoll::start(&cfg, &["--max-in-flight", "10", "--no-watch"]);
+    std::fs::write(&cfg, config(201)).unwrap();
+    let (status, body) = http(&o.addr, "POST", "/-/reload").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let t0 = std::time::Instant::now();
     std::thread::sleep(Duration::from_secs(12));
+    let (_, b) = o.get("/metrics");
+    let timeouts = sample(&b, "octopoll_snmp_timeouts_total").unwrap_or(0.0);
     drop(o);
-    let mut times: Vec<Instant> = agents
+    let mut times: Vec<Instant> = agents[1..]
         .iter()
         .flat_map(|a| a.arrivals.lock().unwrap().clone())
+        .filter(|t| *t >= t0)
         .collect();
     times.sort();
     let mut max_window = 0;
@@ -375,7 +384,8 @@ fn max_in_flight_bounds_concurrency() {
         max_window = max_window.max(i - j + 1);
     }
     eprintln!(
-        "{} requests in 12 s; most in any 1 s window: {max_window}",
+        "{} requests reached the 200 silent agents in 12 s (timeouts counted: {timeouts}); \
+         most in any 1 s window: {max_window}",
         times.len()
     );
     assert!(
@@ -385,6 +395,11 @@ fn max_in_flight_bounds_concurrency() {
     assert!(
         max_window >= 8,
         "the cap was not reached, test proves nothing"
+    );
+    assert!(
+        (90..=140).contains(&times.len()),
+        "expected about 10 per second: {}",
+        times.len()
     );
     stop.cancel();
 }
