@@ -41,6 +41,8 @@ struct EngineInner {
     v6: Option<lib::UdpTransport>,
     in_flight: Arc<Semaphore>,
     engine_cache: Arc<lib::EngineCache>,
+    /// DES privacy salts for every DES session of this process (see [`des_salt_state`]).
+    des_salt: lib::DesSaltState,
     stats: Arc<SnmpStats>,
 }
 
@@ -70,6 +72,7 @@ impl Engine {
                 v6,
                 in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
                 engine_cache: Arc::new(lib::EngineCache::new()),
+                des_salt: des_salt_state()?,
                 stats: Arc::new(SnmpStats::default()),
             }),
         })
@@ -120,15 +123,30 @@ impl Engine {
         };
         let retry = lib::Retry::fixed(retries.min(lib::MAX_RETRIES), Duration::ZERO)
             .map_err(|e| SnmpError::Other(e.to_string()))?;
-        let builder = lib::Client::builder(addr, to_lib_auth(&auth.kind)?)
+        let v3 = matches!(auth.kind, AuthKind::V3(_));
+        let mut builder = lib::Client::builder(addr, to_lib_auth(&auth.kind)?)
             .request_timeout(timeout)
             .retry(retry)
             // A reply must come from the address we asked; anything else is dropped.
             .strict_source(true)
+            // Let the agent's unauthenticated USM Reports (unknownUserName, wrongDigest,
+            // ...) through as typed errors instead of dropping them and timing out, so a
+            // wrong user or password says so. They can only end a request early (an
+            // on-path attacker could as well drop it); a notInTimeWindow one is applied to
+            // one packet only and never trusted (see async-snmp's docs).
+            .allow_unauthenticated_v3_time_correction(v3)
             .engine_cache(self.inner.engine_cache.clone());
+        if let AuthKind::V3(usm) = &auth.kind {
+            if matches!(usm.privacy, Some((config::PrivProtocol::Des, _))) {
+                builder = builder.des_salt_state(self.inner.des_salt.clone());
+            }
+        }
         let client = builder.build_with(transport).await.map_err(map_error)?;
         Ok(Session {
             client,
+            v3_priv: matches!(&auth.kind, AuthKind::V3(u) if u.privacy.is_some()),
+            discovery: tokio::sync::OnceCell::new(),
+            answered: std::sync::atomic::AtomicBool::new(false),
             v1: matches!(auth.kind, AuthKind::V1 { .. }),
             timeout,
             attempts: retries + 1,
@@ -136,6 +154,25 @@ impl Engine {
             stats: self.inner.stats.clone(),
         })
     }
+}
+
+/// async-snmp refuses DES privacy without "durable" salt state: the 64-bit salt (boots
+/// epoch, counter) that makes each DES IV unique must never repeat under one key, even
+/// across restarts. octopoll keeps no state file; instead the epoch is the Unix time in
+/// seconds at start-up, so a later start always uses a larger epoch than an earlier one
+/// (unless the clock steps back or two processes start in the same second). Before this,
+/// every DES device failed with "durable DES sender state is required".
+fn des_salt_state() -> Result<lib::DesSaltState, SnmpError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
+    // Engine boots stop at 2^31 - 1 (RFC 3414); restart() adds one to `previous`.
+    let previous = u32::try_from(now)
+        .unwrap_or(u32::MAX)
+        .clamp(1, i32::MAX as u32 - 1);
+    let bad = |e: lib::DesSaltStateError| SnmpError::Other(format!("DES salt state: {e}"));
+    let previous = lib::PersistedDesSaltState::new(previous).map_err(bad)?;
+    lib::DesSaltState::restart(previous, |_| Ok::<(), std::convert::Infallible>(())).map_err(bad)
 }
 
 async fn bind(addr: &str) -> Result<lib::UdpTransport, SnmpError> {
@@ -203,6 +240,12 @@ fn to_lib_auth(kind: &AuthKind) -> Result<lib::Auth, SnmpError> {
 /// One device's client. Cheap: it shares the engine's socket.
 pub struct Session {
     client: lib::Client<lib::UdpHandle>,
+    /// SNMPv3 with privacy (for the wrong-privacy-password diagnosis).
+    v3_priv: bool,
+    /// SNMPv3: this session's own engine discovery, done once before its first request.
+    discovery: tokio::sync::OnceCell<()>,
+    /// Some request of this session got a reply.
+    answered: std::sync::atomic::AtomicBool,
     v1: bool,
     timeout: Duration,
     attempts: u32,
@@ -237,11 +280,25 @@ impl Session {
             .await
             .map_err(|_| SnmpError::Other("engine shut down".into()))?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        if self.client.version() == lib::Version::V3 {
+            // Discover the agent's engine afresh for every new session instead of taking
+            // it from the shared engine cache: a device replaced by one with a new engine
+            // ID (same address) is then picked up by the session the poller builds after
+            // the first failure, where the cache would have handed out the stale engine
+            // for its 300 s TTL and every request would have been dropped by the agent.
+            // Keys are localized here, once per session; sessions live across successful
+            // polls. Rediscovery also refreshes the cache entry.
+            self.discovery
+                .get_or_try_init(|| async { self.client.rediscover_engine().await })
+                .await
+                .map_err(|e| self.failed(e))?;
+        }
         let started = Instant::now();
         let result = f().await;
         let elapsed = started.elapsed();
         match result {
             Ok(varbinds) => {
+                self.answered.store(true, Ordering::Relaxed);
                 // Retries are sent back to back, each after a full timeout.
                 let retried = (elapsed.as_nanos() / self.timeout.as_nanos().max(1)) as u64;
                 self.stats
@@ -249,22 +306,39 @@ impl Session {
                     .fetch_add(retried.min(u64::from(self.attempts - 1)), Ordering::Relaxed);
                 Ok(varbinds.into_iter().map(from_lib_varbind).collect())
             }
-            Err(e) => {
-                let e = map_error(e);
-                if let SnmpError::Timeout { .. } = e {
-                    self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
-                    self.stats
-                        .retries
-                        .fetch_add(u64::from(self.attempts - 1), Ordering::Relaxed);
-                    Err(SnmpError::Timeout {
-                        attempts: self.attempts,
-                        timeout: self.timeout,
-                    })
-                } else {
-                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    Err(e)
-                }
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    /// Maps and counts a failed exchange.
+    fn failed(&self, e: Box<lib::Error>) -> SnmpError {
+        let e = map_error(e);
+        if let SnmpError::Timeout { .. } = e {
+            self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .retries
+                .fetch_add(u64::from(self.attempts - 1), Ordering::Relaxed);
+            // net-snmp silently drops a request it cannot decrypt (no decryptionError
+            // Report), so a wrong privacy password looks like a dead agent. It is not: it
+            // answered this session's discovery moments ago but never a request.
+            if self.v3_priv
+                && self.discovery.initialized()
+                && !self.answered.load(Ordering::Relaxed)
+            {
+                return SnmpError::Auth(format!(
+                    "no response to encrypted requests after {} attempt(s) of {:?} each, \
+                     although the agent answers SNMPv3 discovery: privacy password or \
+                     protocol probably wrong",
+                    self.attempts, self.timeout
+                ));
             }
+            SnmpError::Timeout {
+                attempts: self.attempts,
+                timeout: self.timeout,
+            }
+        } else {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            e
         }
     }
 }
@@ -294,6 +368,26 @@ impl Requester for Session {
         })
         .await
     }
+}
+
+/// Decodes one SNMP datagram (v1, v2c, or a plaintext v3 message) into our varbinds, the
+/// way a reply's values reach the walker. The client itself decodes inside async-snmp;
+/// this exposes the same decode plus [`from_lib_value`] to the fuzzer and tests.
+pub fn decode_message(datagram: &[u8]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+    let msg = lib::message::Message::decode(
+        bytes::Bytes::copy_from_slice(datagram),
+        lib::DecodeConfig::default(),
+    )
+    .map_err(map_error)?
+    .value;
+    let pdu = msg
+        .into_pdu()
+        .ok_or_else(|| SnmpError::BadResponse("no readable PDU".into()))?;
+    Ok(pdu
+        .into_varbinds()
+        .into_iter()
+        .map(from_lib_varbind)
+        .collect())
 }
 
 fn to_lib_oid(oid: &Oid) -> lib::Oid {
@@ -344,12 +438,42 @@ fn map_error(e: Box<lib::Error>) -> SnmpError {
             status: status.to_string(),
             index: *index,
         },
-        E::Auth { .. } => SnmpError::Auth("wrong password or protocol (bad digest)".into()),
-        E::Report { status, .. } => SnmpError::Auth(status.to_string()),
+        // A reply whose digest or time check failed on our side.
+        E::Auth { .. } => SnmpError::Auth(
+            "reply failed authentication (authentication password or protocol?)".into(),
+        ),
+        E::Report { status, .. } => SnmpError::Auth(report_message(status)),
         E::Network { source, .. } => SnmpError::Network(source.to_string()),
         E::Decode(d) => SnmpError::BadResponse(d.to_string()),
         E::MalformedResponse { .. } => SnmpError::BadResponse("malformed response".into()),
         other => SnmpError::Other(other.to_string()),
+    }
+}
+
+/// The agent's USM Report, worded for an operator: which credential is wrong. The
+/// library's text carries the agent's ever-growing counter, which made the status page
+/// change on every poll and hid what to fix.
+fn report_message(status: &lib::v3::ReportStatus) -> String {
+    use lib::v3::ReportStatus as R;
+    match status {
+        R::UnknownUserName { .. } => "unknown user name (the agent has no such USM user)".into(),
+        R::WrongDigest { .. } => {
+            "wrong digest (authentication password or protocol does not match the agent's)".into()
+        }
+        R::DecryptionError { .. } => {
+            "decryption error (privacy password or protocol does not match the agent's)".into()
+        }
+        R::UnsupportedSecurityLevel { .. } => {
+            "unsupported security level (the agent's user is not set up for this level)".into()
+        }
+        R::NotInTimeWindow { .. } => {
+            "not in time window (the agent's engine boots/time moved twice in a row)".into()
+        }
+        R::UnknownEngineId { .. } => {
+            "unknown engine ID (the agent was replaced or reset; rediscovering)".into()
+        }
+        R::Other { oid, .. } => format!("agent sent an unrecognised Report ({oid})"),
+        other => other.to_string(),
     }
 }
 

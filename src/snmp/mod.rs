@@ -5,7 +5,7 @@ mod error;
 mod types;
 pub mod walk;
 
-pub use client::{Engine, Session, SnmpStats};
+pub use client::{decode_message, Engine, Session, SnmpStats};
 pub use error::SnmpError;
 pub use types::{Oid, OidError, Value};
 pub use walk::{walk_columns, Requester, Walked};
