@@ -12,7 +12,8 @@
 #   SAT_WINDOW [20]     seconds of each saturation window
 #   SE_CONC [8]         snmp_exporter scrape concurrency for CPU per poll
 #   SE_SAT_CONC [64]    snmp_exporter scrape concurrency for saturation
-#   BASE_PORT [20000]   first simulated device port (127.0.0.1)
+#   BASE_PORT [auto]    first simulated device port (127.0.0.1); default: first free
+#                       range from 20000 up
 #   OP_PORT [29161] SE_PORT [29116]  HTTP ports of octopoll and snmp_exporter
 #   RENDERS [7]         /metrics renders timed (median reported)
 #   SKIP_BUILD=1        use the existing target/release/octopoll
@@ -32,7 +33,7 @@ WINDOW=${WINDOW:-30}
 SAT_WINDOW=${SAT_WINDOW:-20}
 SE_CONC=${SE_CONC:-8}
 SE_SAT_CONC=${SE_SAT_CONC:-64}
-BASE_PORT=${BASE_PORT:-20000}
+BASE_PORT=${BASE_PORT:-}
 OP_PORT=${OP_PORT:-29161}
 SE_PORT=${SE_PORT:-29116}
 RENDERS=${RENDERS:-7}
@@ -64,9 +65,11 @@ fi
 [[ -n "${SKIP_BUILD:-}" ]] || build
 
 log "machine: $(machine_info | tr '\n' ' ')"
-start_sim "$SAT_DEVICES" "$BASE_PORT"
-
 declare -A R  # results
+[[ -n "$BASE_PORT" ]] || BASE_PORT=$(free_base "$SAT_DEVICES" 20000)
+start_sim "$SAT_DEVICES" "$BASE_PORT"
+R[load_start]=$(loadavg)
+
 
 # ---------------------------------------------------------------- octopoll, paced
 make_config "$WORK/op-paced.yml" "$DEVICES" "$INTERVAL" "$TIMEOUT" 2
@@ -173,6 +176,7 @@ ratio() { calc "$1 / $2"; }
     echo
     echo "== octopoll vs snmp_exporter $SE_VERSION, 55 interfaces per device, $(date -u +%FT%TZ)"
     machine_info | sed 's/^/   /'
+    echo "   load average at start: ${R[load_start]}, at end: $(loadavg)"
     printf '%-44s %14s %14s %10s\n' "measure" "octopoll" "snmp_exporter" "ratio o/s"
     printf '%-44s %14s %14s %10s\n' "CPU ms per device poll (paced)" "${R[op_cpu_per_poll_ms]}" "${R[se_cpu_per_poll_ms]}" "$(ratio "${R[op_cpu_per_poll_ms]}" "${R[se_cpu_per_poll_ms]}")"
     printf '%-44s %14s %14s %10s\n' "CPU ms per device poll (saturated)" "${R[op_sat_cpu_per_poll_ms]}" "${R[se_sat_cpu_per_poll_ms]}" "$(ratio "${R[op_sat_cpu_per_poll_ms]}" "${R[se_sat_cpu_per_poll_ms]}")"

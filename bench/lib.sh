@@ -137,3 +137,22 @@ machine_info() {
     echo "mem: $(awk '/^MemTotal/ { printf "%.1f GiB\n", $2 / 1048576 }' /proc/meminfo)"
     echo "kernel: $(uname -r)"
 }
+
+# free_base N START: first base port >= START (step 1000) with N consecutive free UDP ports
+# on 127.0.0.1 below the ephemeral range (other programs may run simulators too).
+free_base() {
+    local n=$1 base=$2 lo
+    lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
+    ss -uanH | awk '{ print $4 }' | sed 's/.*://' | sort -n | uniq >"$WORK/udp-ports.txt"
+    while ((base + n <= lo)); do
+        if ! awk -v a="$base" -v b=$((base + n)) '$1 >= a && $1 < b { f = 1 } END { exit !f }' "$WORK/udp-ports.txt"; then
+            echo "$base"; return 0
+        fi
+        base=$((base + 1000))
+    done
+    log "no $n free UDP ports below $lo"; return 1
+}
+
+# machine-wide busy jiffies (all CPUs) and load, to show contention from other programs
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
