@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# octopoll vs prometheus snmp_exporter on the same simulated fleet, in one run.
+#
+#   bench/compare.sh            # from the repository root
+#
+# Environment (defaults in brackets):
+#   DEVICES [1000]      devices for the paced CPU-per-poll and /metrics measurements
+#   SAT_DEVICES [3000]  simulated devices (octopoll saturation polls all of them at 1 s)
+#   INTERVAL [10s]      octopoll interval for the paced measurement
+#   TIMEOUT [2s]        octopoll per-request timeout there (x3 attempts must be < INTERVAL)
+#   WINDOW [30]         seconds of each paced measurement window
+#   SAT_WINDOW [20]     seconds of each saturation window
+#   SE_CONC [8]         snmp_exporter scrape concurrency for CPU per poll
+#   SE_SAT_CONC [64]    snmp_exporter scrape concurrency for saturation
+#   BASE_PORT [auto]    first simulated device port (127.0.0.1); default: first free
+#                       range from 20000 up
+#   OP_PORT [29161] SE_PORT [29116]  HTTP ports of octopoll and snmp_exporter
+#   RENDERS [7]         /metrics renders timed (median reported)
+#   SKIP_BUILD=1        use the existing target/release/octopoll
+#
+# Counters: CPU = utime+stime from /proc/PID/stat of the exporter process only (the
+# simulator and curl are excluded); peak RSS = VmHWM from /proc/PID/status; octopoll
+# polls = sum of octopoll_polls_total{result="success"}; snmp_exporter polls = scrapes
+# answered 200 with a body > 10 kB.
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+DEVICES=${DEVICES:-1000}
+SAT_DEVICES=${SAT_DEVICES:-3000}
+INTERVAL=${INTERVAL:-10s}
+TIMEOUT=${TIMEOUT:-2s}
+WINDOW=${WINDOW:-30}
+SAT_WINDOW=${SAT_WINDOW:-20}
+SE_CONC=${SE_CONC:-8}
+SE_SAT_CONC=${SE_SAT_CONC:-64}
+BASE_PORT=${BASE_PORT:-}
+OP_PORT=${OP_PORT:-29161}
+SE_PORT=${SE_PORT:-29116}
+RENDERS=${RENDERS:-7}
+((SAT_DEVICES >= DEVICES)) || SAT_DEVICES=$DEVICES
+
+# ---------------------------------------------------------------- prerequisites
+SE_BIN=$(command -v prometheus-snmp-exporter || true)
+if [[ -z "$SE_BIN" ]]; then
+    log "installing prometheus-snmp-exporter"
+    SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q prometheus-snmp-exporter
+    SE_BIN=$(command -v prometheus-snmp-exporter)
+fi
+SE_VERSION=$("$SE_BIN" --version 2>&1 | awk '/version/ { print $3; exit }')
+SE_CONFIG=bench/snmp.yml
+SE_AUTH_PARAM=
+# snmp_exporter >= 0.23 splits auths: and modules: (and wants &auth=); convert ours.
+if [[ $(printf '%s\n0.23.0\n' "$SE_VERSION" | sort -V | head -1) == 0.23.0 ]]; then
+    SE_CONFIG=$WORK/snmp-new.yml
+    {
+        printf 'auths:\n  public_v2:\n    version: 2\n    community: public\nmodules:\n'
+        awk '/^#/ || /^  version:/ || /^  auth:/ || /^    community:/ { next } { print "  " $0 }' bench/snmp.yml
+    } >"$SE_CONFIG"
+    SE_AUTH_PARAM='&auth=public_v2'
+fi
+"$SE_BIN" --config.file="$SE_CONFIG" --dry-run >/dev/null 2>&1 ||
+    { log "snmp_exporter rejects $SE_CONFIG"; "$SE_BIN" --config.file="$SE_CONFIG" --dry-run; exit 1; }
+[[ -n "${SKIP_BUILD:-}" ]] || build
+
+log "machine: $(machine_info | tr '\n' ' ')"
+declare -A R  # results
+[[ -n "$BASE_PORT" ]] || BASE_PORT=$(free_base "$SAT_DEVICES" 20000)
+start_sim "$SAT_DEVICES" "$BASE_PORT"
+R[load_start]=$(loadavg)
+
+
+# ---------------------------------------------------------------- octopoll, paced
+make_config "$WORK/op-paced.yml" "$DEVICES" "$INTERVAL" "$TIMEOUT" 2
+start_octopoll "$WORK/op-paced.yml" "$OP_PORT"
+wait_first_cycle "$OP_PORT" "$DEVICES" 120
+sleep 2
+c0=$(cpu_ticks "$OP_PID"); p0=$(polls_ok "$OP_PORT"); r0=$(snmp_requests "$OP_PORT"); t0=$(now)
+log "octopoll paced window: ${WINDOW}s, $DEVICES devices every $INTERVAL"
+sleep "$WINDOW"
+c1=$(cpu_ticks "$OP_PID"); p1=$(polls_ok "$OP_PORT"); r1=$(snmp_requests "$OP_PORT"); t1=$(now)
+R[op_polls]=$((p1 - p0))
+R[op_cpu_s]=$(calc "($c1 - $c0) / $CLK_TCK")
+R[op_cpu_per_poll_ms]=$(calc "1000 * ${R[op_cpu_s]} / ${R[op_polls]}")
+R[op_cores]=$(calc "${R[op_cpu_s]} / ($t1 - $t0)")
+R[op_req_per_poll]=$(calc "($r1 - $r0) / ${R[op_polls]}")
+R[op_failed]=$(polls_failed "$OP_PORT")
+
+log "timing $RENDERS renders of /metrics ($DEVICES devices)"
+for ((i = 0; i < RENDERS; i++)); do
+    curl -s -o "$WORK/metrics.txt" --max-time 60 -w '%{time_total}\n' "http://127.0.0.1:$OP_PORT/metrics"
+done >"$WORK/render.txt"
+R[op_render_median_s]=$(median <"$WORK/render.txt")
+R[op_render_max_s]=$(sort -g "$WORK/render.txt" | tail -1)
+R[op_metrics_bytes]=$(stat -c %s "$WORK/metrics.txt")
+R[op_metrics_series]=$(grep -vc '^#' "$WORK/metrics.txt")
+R[op_up]=$(devices_up "$OP_PORT")
+R[op_rss_mb]=$(calc "$(vm_hwm_kb "$OP_PID") / 1024")
+stop_pid "$OP_PID"
+
+# ---------------------------------------------------------------- octopoll, saturation
+# 1 s interval on every simulated device; timeout 300ms x 3 attempts < 1 s (config rule).
+make_config "$WORK/op-sat.yml" "$SAT_DEVICES" 1s 300ms 2
+start_octopoll "$WORK/op-sat.yml" "$OP_PORT"
+sleep 5
+m0=$(cpu_ticks "$SIM_PID"); c0=$(cpu_ticks "$OP_PID"); p0=$(polls_ok "$OP_PORT"); f0=$(polls_failed "$OP_PORT"); s0=$(polls_skipped "$OP_PORT"); t0=$(now)
+log "octopoll saturation window: ${SAT_WINDOW}s, $SAT_DEVICES devices every 1s"
+sleep "$SAT_WINDOW"
+c1=$(cpu_ticks "$OP_PID"); p1=$(polls_ok "$OP_PORT"); f1=$(polls_failed "$OP_PORT"); s1=$(polls_skipped "$OP_PORT"); t1=$(now); m1=$(cpu_ticks "$SIM_PID")
+R[op_sat_sim_cores]=$(calc "($m1 - $m0) / $CLK_TCK / ($t1 - $t0)")
+R[op_sat_polls_s]=$(calc "($p1 - $p0) / ($t1 - $t0)")
+R[op_sat_failed_s]=$(calc "($f1 - $f0) / ($t1 - $t0)")
+R[op_sat_skipped_s]=$(calc "($s1 - $s0) / ($t1 - $t0)")
+R[op_sat_cores]=$(calc "($c1 - $c0) / $CLK_TCK / ($t1 - $t0)")
+R[op_sat_cpu_per_poll_ms]=$(calc "1000 * ($c1 - $c0) / $CLK_TCK / ($p1 - $p0)")
+R[op_sat_rss_mb]=$(calc "$(vm_hwm_kb "$OP_PID") / 1024")
+stop_pid "$OP_PID"
+
+# ---------------------------------------------------------------- snmp_exporter
+"$SE_BIN" --config.file="$SE_CONFIG" --web.listen-address="127.0.0.1:$SE_PORT" \
+    --log.level=warn >"$WORK/snmp_exporter.log" 2>&1 &
+SE_PID=$!
+STARTED_PIDS+=("$SE_PID")
+wait_http "http://127.0.0.1:$SE_PORT/" 30 "$SE_PID"
+log "snmp_exporter $SE_VERSION pid $SE_PID on 127.0.0.1:$SE_PORT"
+
+for ((i = 0; i < DEVICES; i++)); do
+    printf 'url = "http://127.0.0.1:%d/snmp?target=127.0.0.1:%d&module=if_mib%s"\noutput = "/dev/null"\n' \
+        "$SE_PORT" $((BASE_PORT + i)) "$SE_AUTH_PARAM"
+done >"$WORK/urls.txt"
+
+# scrape_rounds CONC SECONDS: scrape all DEVICES with CONC in flight, round after round,
+# until SECONDS have passed (at most 100 rounds). Prints "ok total elapsed cpu_ticks".
+scrape_rounds() {
+    local conc=$1 secs=$2 c0 c1 t0 t1 m0 m1 ok=0 total=0 round
+    m0=$(cpu_ticks "$SIM_PID"); c0=$(cpu_ticks "$SE_PID"); t0=$(now)
+    for ((round = 0; round < 100; round++)); do
+        timeout 600 curl -s --parallel --parallel-max "$conc" --max-time 30 \
+            -K "$WORK/urls.txt" -w '%{http_code} %{size_download}\n' >"$WORK/scrapes.txt" 2>/dev/null || true
+        ok=$((ok + $(awk '$1 == 200 && $2 > 10000' "$WORK/scrapes.txt" | wc -l)))
+        total=$((total + $(wc -l <"$WORK/scrapes.txt")))
+        (($(calc "($(now) - $t0) >= $secs") == 1)) && break
+    done
+    c1=$(cpu_ticks "$SE_PID"); t1=$(now); m1=$(cpu_ticks "$SIM_PID")
+    echo "$ok $total $(calc "$t1 - $t0") $((c1 - c0)) $(calc "($m1 - $m0) / $CLK_TCK / ($t1 - $t0)")"
+}
+
+# warm-up round (Go runtime, connection setup), not measured
+scrape_rounds "$SE_CONC" 0 >/dev/null
+log "snmp_exporter paced: concurrency $SE_CONC, >= ${WINDOW}s"
+read -r ok total el ticks simc < <(scrape_rounds "$SE_CONC" "$WINDOW")
+R[se_polls]=$ok; R[se_total]=$total
+R[se_cpu_s]=$(calc "$ticks / $CLK_TCK")
+R[se_cpu_per_poll_ms]=$(calc "1000 * ${R[se_cpu_s]} / $ok")
+R[se_polls_s]=$(calc "$ok / $el")
+R[se_cores]=$(calc "${R[se_cpu_s]} / $el")
+R[se_rss_mb]=$(calc "$(vm_hwm_kb "$SE_PID") / 1024")
+# one scrape's own packet count
+R[se_packets]=$(curl -s "http://127.0.0.1:$SE_PORT/snmp?target=127.0.0.1:$BASE_PORT&module=if_mib$SE_AUTH_PARAM" |
+    awk '/^snmp_scrape_packets_sent/ { print $2 }')
+
+log "snmp_exporter saturation: concurrency $SE_SAT_CONC, >= ${SAT_WINDOW}s"
+read -r ok total el ticks simc < <(scrape_rounds "$SE_SAT_CONC" "$SAT_WINDOW")
+R[se_sat_sim_cores]=$simc
+R[se_sat_polls_s]=$(calc "$ok / $el")
+R[se_sat_failed]=$((total - ok))
+R[se_sat_cores]=$(calc "$ticks / $CLK_TCK / $el")
+R[se_sat_cpu_per_poll_ms]=$(calc "1000 * $ticks / $CLK_TCK / $ok")
+R[se_sat_rss_mb]=$(calc "$(vm_hwm_kb "$SE_PID") / 1024")
+stop_pid "$SE_PID"
+
+# ---------------------------------------------------------------- report
+ratio() { calc "$1 / $2"; }
+{
+    echo
+    echo "== octopoll vs snmp_exporter $SE_VERSION, 55 interfaces per device, $(date -u +%FT%TZ)"
+    machine_info | sed 's/^/   /'
+    echo "   load average at start: ${R[load_start]}, at end: $(loadavg)"
+    printf '%-44s %14s %14s %10s\n' "measure" "octopoll" "snmp_exporter" "ratio o/s"
+    printf '%-44s %14s %14s %10s\n' "CPU ms per device poll (paced)" "${R[op_cpu_per_poll_ms]}" "${R[se_cpu_per_poll_ms]}" "$(ratio "${R[op_cpu_per_poll_ms]}" "${R[se_cpu_per_poll_ms]}")"
+    printf '%-44s %14s %14s %10s\n' "CPU ms per device poll (saturated)" "${R[op_sat_cpu_per_poll_ms]}" "${R[se_sat_cpu_per_poll_ms]}" "$(ratio "${R[op_sat_cpu_per_poll_ms]}" "${R[se_sat_cpu_per_poll_ms]}")"
+    printf '%-44s %14s %14s %10s\n' "polls/s at saturation" "${R[op_sat_polls_s]}" "${R[se_sat_polls_s]}" "$(ratio "${R[op_sat_polls_s]}" "${R[se_sat_polls_s]}")"
+    printf '%-44s %14s %14s %10s\n' "CPU cores used at saturation" "${R[op_sat_cores]}" "${R[se_sat_cores]}" "$(ratio "${R[op_sat_cores]}" "${R[se_sat_cores]}")"
+    printf '%-44s %14s %14s %10s\n' "peak RSS MiB (paced, $DEVICES devices)" "${R[op_rss_mb]}" "${R[se_rss_mb]}" "$(ratio "${R[op_rss_mb]}" "${R[se_rss_mb]}")"
+    printf '%-44s %14s %14s %10s\n' "peak RSS MiB (saturation)" "${R[op_sat_rss_mb]}" "${R[se_sat_rss_mb]}" "$(ratio "${R[op_sat_rss_mb]}" "${R[se_sat_rss_mb]}")"
+    printf '%-44s %14s %14s %10s\n' "SNMP requests per device poll" "${R[op_req_per_poll]}" "${R[se_packets]}" "$(ratio "${R[op_req_per_poll]}" "${R[se_packets]}")"
+    echo
+    echo "octopoll paced: $DEVICES devices every $INTERVAL; ${R[op_polls]} polls in ${WINDOW}s window, ${R[op_cpu_s]} CPU s (${R[op_cores]} cores); failed polls since start ${R[op_failed]}; devices up ${R[op_up]}"
+    echo "octopoll /metrics ($DEVICES devices, ${R[op_metrics_series]} samples, ${R[op_metrics_bytes]} bytes): median ${R[op_render_median_s]} s, max ${R[op_render_max_s]} s over $RENDERS renders"
+    echo "octopoll saturation: $SAT_DEVICES devices every 1s (timeout 300ms): ${R[op_sat_polls_s]} ok/s, ${R[op_sat_failed_s]} failed/s, ${R[op_sat_skipped_s]} skipped slots/s; simulator used ${R[op_sat_sim_cores]} cores"
+    echo "snmp_exporter paced: concurrency $SE_CONC, ${R[se_polls]}/${R[se_total]} scrapes ok, ${R[se_polls_s]} scrapes/s, ${R[se_cpu_s]} CPU s (${R[se_cores]} cores)"
+    echo "snmp_exporter saturation: concurrency $SE_SAT_CONC, ${R[se_sat_polls_s]} scrapes/s ok, ${R[se_sat_failed]} failed; simulator used ${R[se_sat_sim_cores]} cores"
+    echo "goal CPU/poll <= 1 ms: $(awk -v x="${R[op_cpu_per_poll_ms]}" 'BEGIN { print (x <= 1 ? "MET" : "MISSED") }')"
+    echo "goal CPU/poll <= 1/20 of snmp_exporter: $(awk -v x="${R[op_cpu_per_poll_ms]}" -v y="${R[se_cpu_per_poll_ms]}" 'BEGIN { print (x <= y / 20 ? "MET" : "MISSED") }')"
+    echo "goal /metrics of 1000 devices <= 0.5 s: $(awk -v x="${R[op_render_median_s]}" -v n="$DEVICES" 'BEGIN { print (n < 1000 ? "n/a (fewer devices)" : (x <= 0.5 ? "MET" : "MISSED")) }')"
+} | tee "${RESULT_FILE:-/dev/null}"
