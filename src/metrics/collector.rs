@@ -314,6 +314,7 @@ struct SelfMetrics {
     devices: usize,
     stats: Arc<SnmpStats>,
     discarded: u64,
+    kernel_drops: Option<u64>,
     state: Arc<ExporterState>,
 }
 
@@ -330,6 +331,7 @@ pub fn encode_self(
     devices: usize,
     stats: &SnmpStats,
     discarded: u64,
+    kernel_drops: Option<u64>,
     state: &ExporterState,
 ) -> std::fmt::Result {
     let version = env!("CARGO_PKG_VERSION");
@@ -402,6 +404,14 @@ pub fn encode_self(
         "Datagrams dropped as late, duplicate, or not matching any request",
         discarded,
     )?;
+    if let Some(drops) = kernel_drops {
+        counter(
+            &mut enc,
+            "octopoll_snmp_socket_receive_drops",
+            "Replies the kernel dropped because the SNMP socket's receive buffer was full",
+            drops,
+        )?;
+    }
     {
         let mut fam = enc.encode_descriptor(
             "octopoll_polls",
@@ -438,6 +448,7 @@ impl Collector for SelfMetrics {
             self.devices,
             &self.stats,
             self.discarded,
+            self.kernel_drops,
             &self.state,
         )
     }
@@ -472,6 +483,7 @@ pub fn render(poller: &Poller, state: &Arc<ExporterState>, scope: Scope<'_>) -> 
                 devices: poller.device_count(),
                 stats: poller.engine().stats().clone(),
                 discarded: poller.engine().discarded_datagrams(),
+                kernel_drops: poller.engine().socket_drops(),
                 state: state.clone(),
             }));
         }

@@ -16,6 +16,11 @@ use crate::config::{self, AuthKind};
 /// Largest UDP payload. async-snmp's default (1472) makes net-snmp answer big v3 GETBULKs
 /// with genErr.
 const MAX_MESSAGE_SIZE: usize = 65507;
+/// `SO_RCVBUF` asked for the shared socket. Every device's replies land on one socket, and
+/// with the kernel default (208 KiB) a burst of big GETBULK replies from a few hundred
+/// devices overflows it: drops, then timeouts and retries. The kernel caps the request at
+/// `net.core.rmem_max` (the README says how to raise it).
+const RECV_BUFFER: usize = 8 << 20;
 
 /// Counters the exporter publishes about SNMP traffic.
 #[derive(Debug, Default)]
@@ -90,6 +95,23 @@ impl Engine {
             n += v6.stats().discarded_datagrams;
         }
         n
+    }
+
+    /// Datagrams the kernel dropped because the shared sockets' receive buffers were full
+    /// (the `drops` column of `/proc/net/udp{,6}`); `None` where that file is unreadable.
+    /// Non-zero means replies were lost before octopoll saw them: raise
+    /// `net.core.rmem_max` or lower `--max-in-flight`.
+    pub fn socket_drops(&self) -> Option<u64> {
+        let mut total = None;
+        let socks = [Some(&self.inner.v4), self.inner.v6.as_ref()];
+        for (t, file) in socks.into_iter().zip(["/proc/net/udp", "/proc/net/udp6"]) {
+            let Some(t) = t else { continue };
+            let table = std::fs::read_to_string(file).ok()?;
+            if let Some(d) = udp_drops(&table, t.local_addr().port()) {
+                *total.get_or_insert(0) += d;
+            }
+        }
+        total
     }
 
     /// Resolves `host` (bounded by `timeout`) and builds a session for it.
@@ -179,6 +201,7 @@ async fn bind(addr: &str) -> Result<lib::UdpTransport, SnmpError> {
     lib::UdpTransport::builder()
         .bind(addr)
         .max_message_size(MAX_MESSAGE_SIZE)
+        .recv_buffer_size(RECV_BUFFER)
         .build()
         .await
         .map_err(map_error)
@@ -370,6 +393,19 @@ impl Requester for Session {
     }
 }
 
+/// The `drops` of the socket bound to local `port` in a `/proc/net/udp` table. Lines are
+/// `sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ref pointer
+/// drops`, addresses as `HEXIP:HEXPORT`.
+fn udp_drops(table: &str, port: u16) -> Option<u64> {
+    let want = format!(":{port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.len() >= 13 && f[1].ends_with(&want))
+            .then(|| f[12].parse().ok())
+            .flatten()
+    })
+}
+
 /// Decodes one SNMP datagram (v1, v2c, or a plaintext v3 message) into our varbinds, the
 /// way a reply's values reach the walker. The client itself decodes inside async-snmp;
 /// this exposes the same decode plus [`from_lib_value`] to the fuzzer and tests.
@@ -480,6 +516,16 @@ fn report_message(status: &lib::v3::ReportStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn udp_drops_reads_the_column_of_our_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
+   1: 0100007F:3E81 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0\n\
+   2: 00000000:9C41 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4243 2 0000000000000000 17\n";
+        assert_eq!(udp_drops(table, 0x9C41), Some(17));
+        assert_eq!(udp_drops(table, 16001), Some(0));
+        assert_eq!(udp_drops(table, 1), None);
+    }
 
     #[test]
     fn maps_every_numeric_type_keeping_width() {
