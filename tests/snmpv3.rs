@@ -5,9 +5,8 @@
 //!
 //! net-snmp 5.9.3 (Debian) supports `AES192`/`AES256` in `createUser`; its persistent file
 //! stores them as `1.3.6.1.4.1.14832.1.3`/`.4`, the Blumenthal key extension
-//! (draft-blumenthal-aes-usm-04), which is what octopoll's `AES192`/`AES256` mean. The
-//! Reeder ("Cisco", `AES256C`) variant is accepted by snmpd but not by net-snmp's own
-//! tools, and octopoll does not offer it.
+//! (draft-blumenthal-aes-usm-04), which is what octopoll's `AES192`/`AES256` mean. Its
+//! `AES192C`/`AES256C` are the Reeder ("Cisco") extension, octopoll's `AES192C`/`AES256C`.
 
 mod common;
 
@@ -24,16 +23,23 @@ struct Agent {
     port: u16,
     dir: tempfile::TempDir,
     extra: String,
+    /// Extra environment for snmpd (the idle test's libfaketime).
+    env: Vec<(String, String)>,
     proc: Option<Proc>,
 }
 
 impl Agent {
     fn start(extra: &str) -> Option<Agent> {
+        Agent::start_with_env(extra, Vec::new())
+    }
+
+    fn start_with_env(extra: &str, env: Vec<(String, String)>) -> Option<Agent> {
         tool("/usr/sbin/snmpd")?;
         let mut a = Agent {
             port: free_udp_port(),
             dir: tempfile::tempdir().unwrap(),
             extra: extra.to_string(),
+            env,
             proc: None,
         };
         a.spawn("persist-0");
@@ -69,6 +75,7 @@ impl Agent {
             .arg(&confs)
             .env("SNMP_PERSISTENT_DIR", &persist)
             .env("MIBS", "")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg(format!("udp:127.0.0.1:{}", self.port))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -106,6 +113,27 @@ impl Agent {
         let (id, boots) = out.trim_end().rsplit_once('\n')?;
         let boots = boots.rsplit(' ').next()?.parse().ok()?;
         Some((id.split_whitespace().collect::<Vec<_>>().join(" "), boots))
+    }
+
+    /// An integer scalar of the agent, over v2c.
+    fn scalar(&self, oid: &str) -> Option<u64> {
+        let out = snmp_tool(
+            "snmpget",
+            &["-v2c", "-c", "public", "-t", "0.3", "-r", "0", "-Ovq"],
+            self.port,
+            &[oid],
+        )?;
+        out.split_whitespace().next()?.parse().ok()
+    }
+
+    /// snmpEngineTime (seconds since the agent's engine boots changed).
+    fn engine_time(&self) -> Option<u64> {
+        self.scalar("1.3.6.1.6.3.10.2.1.3.0")
+    }
+
+    /// usmStatsNotInTimeWindows: requests the agent answered with a notInTimeWindow Report.
+    fn not_in_time_windows(&self) -> Option<u64> {
+        self.scalar("1.3.6.1.6.3.15.1.1.2.0")
     }
 
     fn log(&self) -> String {
@@ -148,6 +176,11 @@ fn users() -> Vec<(&'static str, String, &'static str, String)> {
         ("sha-aes", "SHA", "AES", "SHA", "AES"),
         ("sha256-aes192", "SHA-256", "AES192", "SHA256", "AES192"),
         ("sha512-aes256", "SHA-512", "AES256", "SHA512", "AES256"),
+        // SHA-1's 20-byte key is shorter than AES-192/256 needs, so the key extension
+        // matters: Blumenthal (net-snmp's AES192/AES256) vs Reeder (AES192C/AES256C).
+        ("sha-aes256", "SHA", "AES256", "SHA", "AES256"),
+        ("sha-aes192c", "SHA", "AES192C", "SHA", "AES192C"),
+        ("sha-aes256c", "SHA", "AES256C", "SHA", "AES256C"),
     ] {
         v.push((
             name,
@@ -206,6 +239,8 @@ fn write_config(dir: &Path, port: u16, interval: &str, extra_devices: &str) -> P
         ("bad-auth", format!("username: u-sha-aes, security_level: authPriv, auth_protocol: SHA, auth_password: wrongpass9, priv_protocol: AES, priv_password: {PRIV}")),
         ("bad-priv", format!("username: u-sha-aes, security_level: authPriv, auth_protocol: SHA, auth_password: {AUTH}, priv_protocol: AES, priv_password: wrongpass9")),
         ("bad-priv-des", format!("username: u-sha-des, security_level: authPriv, auth_protocol: SHA, auth_password: {AUTH}, priv_protocol: DES, priv_password: wrongpass9")),
+        // Right passwords, wrong AES-256 key extension (Blumenthal for a Reeder user).
+        ("bad-ext", format!("username: u-sha-aes256c, security_level: authPriv, auth_protocol: SHA, auth_password: {AUTH}, priv_protocol: AES256, priv_password: {PRIV}")),
     ] {
         auths.push_str(&format!("  {name}: {{version: 3, {keys}}}\n"));
     }
@@ -232,12 +267,19 @@ fn every_usm_combination_polls_and_bad_credentials_fail_clearly() {
         "  - {{name: wrong-user, address: 127.0.0.1:{port}, auth: bad-user}}\n\
          \x20 - {{name: wrong-auth, address: 127.0.0.1:{port}, auth: bad-auth}}\n\
          \x20 - {{name: wrong-priv, address: 127.0.0.1:{port}, auth: bad-priv}}\n\
-         \x20 - {{name: wrong-priv-des, address: 127.0.0.1:{port}, auth: bad-priv-des}}\n"
+         \x20 - {{name: wrong-priv-des, address: 127.0.0.1:{port}, auth: bad-priv-des}}\n\
+         \x20 - {{name: wrong-key-extension, address: 127.0.0.1:{port}, auth: bad-ext}}\n"
     );
     let cfg = write_config(dir.path(), port, "3s", &bad);
     let o = Octopoll::start(&cfg, &[]);
     let mut names: Vec<String> = users().iter().map(|u| format!("v3-{}", u.0)).collect();
-    let bad_names = ["wrong-user", "wrong-auth", "wrong-priv", "wrong-priv-des"];
+    let bad_names = [
+        "wrong-user",
+        "wrong-auth",
+        "wrong-priv",
+        "wrong-priv-des",
+        "wrong-key-extension",
+    ];
     names.extend(bad_names.iter().map(|s| s.to_string()));
 
     // Every device polled at least once; bounded by a few intervals (the first poll is
@@ -301,6 +343,7 @@ fn every_usm_combination_polls_and_bad_credentials_fail_clearly() {
         ("wrong-auth", "wrong digest"),
         ("wrong-priv", "privacy password"),
         ("wrong-priv-des", "privacy password"),
+        ("wrong-key-extension", "privacy password or protocol"),
     ];
     let mut seen = Vec::new();
     for (d, phrase) in expect {
@@ -417,4 +460,87 @@ fn replaced_agent_with_new_engine_id_recovers() {
         "not recovered after new engine ID: {rows:#?}"
     );
     eprintln!("recovered after {:?}", t.elapsed());
+}
+
+/// A poll after a long idle: the first request's engine time is the client's estimate of
+/// the agent's clock, and if that estimate went stale (snmp2 did not advance it: every
+/// first request after ~170 s idle failed) the agent answers notInTimeWindow.
+///
+/// Waiting 5 real minutes in CI is too slow, so the test moves the agent's clock instead:
+/// snmpd runs under libfaketime with its offset read from a file (`FAKETIME_NO_CACHE`),
+/// and after a successful poll the file jumps the agent's clocks (monotonic included,
+/// which net-snmp's engine time uses) 310 s ahead. To the agent, octopoll's next request
+/// then carries an engine time 310 s old, exactly what a client with a stale estimate
+/// sends after 5+ minutes of idle, and beyond the 150 s window. The next poll must still
+/// succeed, with no failed poll in between.
+#[test]
+fn stale_engine_time_after_long_idle_does_not_fail_a_poll() {
+    let Some(lib) = tool("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let offset_file = dir.path().join("faketime");
+    std::fs::write(&offset_file, "+0\n").unwrap();
+    let Some(mut agent) = Agent::start_with_env(
+        &agent_conf(),
+        vec![
+            ("LD_PRELOAD".into(), lib.display().to_string()),
+            (
+                "FAKETIME_TIMESTAMP_FILE".into(),
+                offset_file.display().to_string(),
+            ),
+            ("FAKETIME_NO_CACHE".into(), "1".into()),
+        ],
+    ) else {
+        return;
+    };
+    let cfg = write_config(dir.path(), agent.port, "3s", "");
+    let o = Octopoll::start(&cfg, &[]);
+    let devs = ["v3-sha-aes", "v3-sha512-aes256", "v3-md5", "v3-sha-des"];
+    let up = wait_for(Duration::from_secs(15), || {
+        devs.iter()
+            .all(|d| polls(&o, d, "success") >= 1.0)
+            .then_some(())
+    });
+    assert!(up.is_some(), "{}\n{}", agent.log(), o.log());
+
+    let t0 = agent.engine_time().expect("engine time before");
+    let nitw0 = agent
+        .not_in_time_windows()
+        .expect("usmStatsNotInTimeWindows");
+    let success: Vec<f64> = devs.iter().map(|d| polls(&o, d, "success")).collect();
+    let failures: Vec<f64> = devs.iter().map(|d| polls(&o, d, "failure")).collect();
+    std::fs::write(&offset_file, "+310\n").unwrap();
+    let t1 = agent.engine_time().expect("engine time after");
+    assert!(
+        t1 >= t0 + 300,
+        "libfaketime did not move the agent's engine time: {t0} -> {t1}"
+    );
+
+    // Two more polls of every device (3 s interval).
+    let next = wait_for(Duration::from_secs(12), || {
+        devs.iter()
+            .zip(&success)
+            .all(|(d, s)| polls(&o, d, "success") >= s + 2.0)
+            .then_some(())
+    });
+    let rows: Vec<String> = devs.iter().map(|d| status_row(&o, d)).collect();
+    assert!(
+        next.is_some(),
+        "no poll after the jump: {rows:#?}\n{}",
+        o.log()
+    );
+    for (d, f) in devs.iter().zip(&failures) {
+        assert_eq!(polls(&o, d, "failure"), *f, "{d} failed a poll: {rows:#?}");
+        assert_eq!(device_up(&o, d), Some(1.0));
+    }
+    // The agent did see a stale time (else this test proved nothing). One Report is
+    // enough for all four: their sessions share the engine's boots/time.
+    let nitw1 = agent.not_in_time_windows().unwrap();
+    assert!(
+        nitw1 > nitw0,
+        "usmStatsNotInTimeWindows {nitw0} -> {nitw1}: the stale-time case never happened"
+    );
+    eprintln!("notInTimeWindow Reports: {}", nitw1 - nitw0);
+    agent.stop();
 }

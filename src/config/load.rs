@@ -1259,7 +1259,7 @@ fn usm_part<P>(
                 let allowed = if pkey == "auth_protocol" {
                     "MD5, SHA, SHA224, SHA256, SHA384 or SHA512"
                 } else {
-                    "DES, AES, AES128, AES192 or AES256"
+                    "DES, AES, AES128, AES192, AES256, AES192C or AES256C"
                 };
                 rep.at(
                     f,
@@ -1317,6 +1317,8 @@ fn parse_priv_protocol(s: &str) -> Option<PrivProtocol> {
         "AES" | "AES128" => PrivProtocol::Aes,
         "AES192" => PrivProtocol::Aes192,
         "AES256" => PrivProtocol::Aes256,
+        "AES192C" => PrivProtocol::Aes192C,
+        "AES256C" => PrivProtocol::Aes256C,
         _ => return None,
     })
 }
@@ -1884,6 +1886,8 @@ fn auth_view(a: &Auth) -> AuthView<'_> {
                 PrivProtocol::Aes => "AES",
                 PrivProtocol::Aes192 => "AES192",
                 PrivProtocol::Aes256 => "AES256",
+                PrivProtocol::Aes192C => "AES192C",
+                PrivProtocol::Aes256C => "AES256C",
             }),
             priv_password: u.privacy.as_ref().map(|_| REDACTED),
             context_name: (!u.context_name.is_empty()).then_some(u.context_name.as_str()),

@@ -156,6 +156,10 @@ pub enum PrivProtocol {
     Aes192,
     /// CFB-AES-256 (Blumenthal key extension).
     Aes256,
+    /// CFB-AES-192 with the Reeder ("Cisco") key extension: `AES192C`.
+    Aes192C,
+    /// CFB-AES-256 with the Reeder ("Cisco") key extension: `AES256C`.
+    Aes256C,
 }
 
 /// A named set of things to collect.

@@ -243,6 +243,8 @@ fn to_lib_auth(kind: &AuthKind) -> Result<lib::Auth, SnmpError> {
                 P::Aes => lib::PrivProtocol::Aes128,
                 P::Aes192 => lib::PrivProtocol::Aes192Blumenthal,
                 P::Aes256 => lib::PrivProtocol::Aes256Blumenthal,
+                P::Aes192C => lib::PrivProtocol::Aes192Reeder,
+                P::Aes256C => lib::PrivProtocol::Aes256Reeder,
             };
             let bad = |e: lib::CryptoError| SnmpError::Auth(e.to_string());
             cfg = match (&usm.auth, &usm.privacy) {
