@@ -38,6 +38,33 @@ pub mod oids {
         "1.3.6.1.2.1.2.2.1.10", // ifInOctets
         "1.3.6.1.2.1.2.2.1.16", // ifOutOctets
     ];
+
+    use crate::snmp::Oid;
+    use std::sync::LazyLock;
+
+    fn parse_all(list: &[&str]) -> Vec<Oid> {
+        list.iter()
+            .map(|s| s.parse().expect("static OID"))
+            .collect()
+    }
+
+    // Parsed once: a poll used to parse these strings again (1.5% of the poll's CPU).
+    static SYSTEM_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&SYSTEM));
+    static IF_COLUMN_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&IF_COLUMNS));
+    static IF_COUNTERS32_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&IF_COUNTERS32));
+
+    /// [`SYSTEM`], parsed.
+    pub fn system() -> &'static [Oid] {
+        &SYSTEM_OIDS
+    }
+    /// [`IF_COLUMNS`], parsed.
+    pub fn if_columns() -> &'static [Oid] {
+        &IF_COLUMN_OIDS
+    }
+    /// [`IF_COUNTERS32`], parsed.
+    pub fn if_counters32() -> &'static [Oid] {
+        &IF_COUNTERS32_OIDS
+    }
 }
 
 /// Index into [`oids::IF_COLUMNS`].
@@ -92,13 +119,13 @@ impl SystemInfo {
     /// Builds from the GET of [`oids::SYSTEM`] (exceptions and missing values become empty).
     pub fn from_varbinds(vbs: &[(Oid, Value)]) -> SystemInfo {
         let text = |i: usize| -> String {
-            let want: Oid = oids::SYSTEM[i].parse().expect("static OID");
+            let want = &oids::system()[i];
             vbs.iter()
-                .find(|(o, _)| *o == want)
+                .find(|(o, _)| o == want)
                 .map(|(_, v)| escape_label(&v.to_label()))
                 .unwrap_or_default()
         };
-        let uptime_oid: Oid = oids::SYSTEM[2].parse().expect("static OID");
+        let uptime_oid = &oids::system()[2];
         SystemInfo {
             sys_descr: text(0),
             sys_object_id: text(1),
@@ -106,7 +133,7 @@ impl SystemInfo {
             sys_location: text(4),
             sys_uptime: vbs
                 .iter()
-                .find(|(o, _)| *o == uptime_oid)
+                .find(|(o, _)| o == uptime_oid)
                 .and_then(|(_, v)| match v {
                     Value::TimeTicks(t) => Some(*t),
                     _ => None,
@@ -173,10 +200,7 @@ fn row_index(oid: &Oid, column: &Oid) -> Option<u32> {
 /// Builds interfaces from the walk of [`oids::IF_COLUMNS`] (same order). Counter values keep
 /// their width: a Counter32 in a 64-bit column is ignored (names never lie about width).
 pub fn interfaces_from_columns(columns: &[Vec<(Oid, Value)>]) -> Vec<Interface> {
-    let roots: Vec<Oid> = oids::IF_COLUMNS
-        .iter()
-        .map(|s| s.parse().expect("static OID"))
-        .collect();
+    let roots = oids::if_columns();
     let mut by_index: BTreeMap<u32, Interface> = BTreeMap::new();
     for (col, rows) in columns.iter().enumerate().take(roots.len()) {
         for (oid, value) in rows {
@@ -250,10 +274,7 @@ fn apply_column(iface: &mut Interface, col: usize, value: &Value) {
 /// Fills the 32-bit octet counters from the walk of [`oids::IF_COUNTERS32`], only for
 /// interfaces that lack the 64-bit pair.
 pub fn apply_counters32(ifaces: &mut [Interface], columns: &[Vec<(Oid, Value)>]) {
-    let roots: Vec<Oid> = oids::IF_COUNTERS32
-        .iter()
-        .map(|s| s.parse().expect("static OID"))
-        .collect();
+    let roots = oids::if_counters32();
     for (col, rows) in columns.iter().enumerate().take(2) {
         for (oid, value) in rows {
             let Some(idx) = row_index(oid, &roots[col]) else {

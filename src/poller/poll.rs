@@ -47,26 +47,26 @@ pub async fn poll(session: &Session, device: &Device) -> Result<PollData, SnmpEr
     }
 
     if if_mib {
-        let system_oids: Vec<Oid> = oids::SYSTEM
-            .iter()
-            .map(|s| s.parse().expect("static"))
-            .collect();
-        let vbs = get_tolerant(session, &system_oids).await?;
+        let vbs = get_tolerant(session, oids::system()).await?;
         data.system = Some(SystemInfo::from_varbinds(&vbs));
 
-        let columns: Vec<Oid> = oids::IF_COLUMNS
-            .iter()
-            .map(|s| s.parse().expect("static"))
-            .collect();
-        let walked = walk_columns(session, &columns, device.max_repetitions, ROW_LIMIT).await?;
+        let walked = walk_columns(
+            session,
+            oids::if_columns(),
+            device.max_repetitions,
+            ROW_LIMIT,
+        )
+        .await?;
         data.warnings.extend(walked.warnings);
         let mut ifaces = mapping::interfaces_from_columns(&walked.columns);
         if ifaces.iter().any(Interface::lacks_hc) {
-            let c32: Vec<Oid> = oids::IF_COUNTERS32
-                .iter()
-                .map(|s| s.parse().expect("static"))
-                .collect();
-            let walked = walk_columns(session, &c32, device.max_repetitions, ROW_LIMIT).await?;
+            let walked = walk_columns(
+                session,
+                oids::if_counters32(),
+                device.max_repetitions,
+                ROW_LIMIT,
+            )
+            .await?;
             data.warnings.extend(walked.warnings);
             mapping::apply_counters32(&mut ifaces, &walked.columns);
         }
