@@ -19,17 +19,19 @@ use crate::web::WebConfig;
 /// Errors that stop octopoll from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    // The messages leave the cause out: it is the error's source, and main prints the
+    // whole chain (naming it twice was "invalid configuration: X: X").
     /// The initial config is invalid.
-    #[error("invalid configuration:\n{0}")]
+    #[error("invalid configuration")]
     Config(#[from] ConfigErrors),
     /// The SNMP sockets could not be opened.
-    #[error("SNMP engine: {0}")]
+    #[error("SNMP engine")]
     Snmp(#[from] SnmpError),
     /// The web config is invalid.
-    #[error("invalid web config: {0}")]
+    #[error("invalid web config")]
     Web(#[from] crate::web::WebConfigError),
     /// I/O (listening socket).
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
