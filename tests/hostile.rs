@@ -35,16 +35,6 @@ fn spec(name: &str, fault: Fault, seed: u64) -> DeviceSpec {
     }
 }
 
-/// The status page's row for `device`.
-fn status_row(o: &Octopoll, device: &str) -> String {
-    let (_, page) = o.get("/");
-    let start = page
-        .find(&format!("device={device}\">"))
-        .unwrap_or_else(|| panic!("no row for {device}"));
-    let row = &page[start..];
-    row[..row.find("</tr>").unwrap()].to_string()
-}
-
 /// The last-error cell of a status row (7th cell).
 fn last_error(row: &str) -> String {
     row.split("<td>")
@@ -154,7 +144,7 @@ fn hostile_agents_do_not_hurt_octopoll_or_each_other() {
     let up = |d: &str| sample(&body, &format!("snmp_device_up{{device=\"{d}\""));
     let mut report = Vec::new();
     for d in &all {
-        let row = status_row(&o, d);
+        let row = o.status_row(d);
         let err = last_error(&row);
         report.push(format!("{d:15} up={:?} error={err}", up(d)));
     }
@@ -162,7 +152,7 @@ fn hostile_agents_do_not_hurt_octopoll_or_each_other() {
 
     // Good data where the agent is usable.
     for d in ["normal", "duplicate", "huge-string", "sim-live"] {
-        assert_eq!(up(d), Some(1.0), "{d}: {}", status_row(&o, d));
+        assert_eq!(up(d), Some(1.0), "{d}: {}", o.status_row(d));
     }
     for d in ["normal", "duplicate"] {
         // Exactly the agent's three interfaces with their own counters, and no warning:
@@ -181,7 +171,7 @@ fn hostile_agents_do_not_hurt_octopoll_or_each_other() {
             assert_eq!(out, Some(2000.0 * f64::from(i)));
         }
         assert!(!body.contains(&format!("ifHCInOctets_total{{device=\"{d}\",ifIndex=\"4\"")));
-        assert_eq!(last_error(&status_row(&o, d)), "", "{d} has a warning");
+        assert_eq!(last_error(&o.status_row(d)), "", "{d} has a warning");
     }
     // The 60 kB ifAlias arrives whole (tooBig made the walk shrink its requests).
     assert!(body.contains(&format!("ifAlias=\"{}\"", "a".repeat(fault_agent::HUGE))));
@@ -198,7 +188,7 @@ fn hostile_agents_do_not_hurt_octopoll_or_each_other() {
 
     // Non-increasing: up, the columns cut short, and a warning saying so.
     assert_eq!(up("non-increasing"), Some(1.0));
-    assert!(last_error(&status_row(&o, "non-increasing")).contains("non-increasing OID"));
+    assert!(last_error(&o.status_row("non-increasing")).contains("non-increasing OID"));
 
     // Everything else: down, with a clear error.
     for (d, want) in [
@@ -208,11 +198,11 @@ fn hostile_agents_do_not_hurt_octopoll_or_each_other() {
         ("other-source", "no response"),
     ] {
         assert_eq!(up(d), Some(0.0), "{d}");
-        let err = last_error(&status_row(&o, d));
+        let err = last_error(&o.status_row(d));
         assert!(err.contains(want), "{d}: {err}");
     }
     assert_eq!(up("endless"), Some(0.0));
-    let err = last_error(&status_row(&o, "endless"));
+    let err = last_error(&o.status_row("endless"));
     assert!(
         err.contains("exceeded") || err.contains("deadline"),
         "endless: {err}"

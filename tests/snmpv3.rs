@@ -213,16 +213,6 @@ fn polls(o: &Octopoll, device: &str, result: &str) -> f64 {
     .unwrap_or(0.0)
 }
 
-/// The status page's row for `device` (the last-error cell is in it).
-fn status_row(o: &Octopoll, device: &str) -> String {
-    let (_, page) = o.get("/");
-    let start = page
-        .find(&format!("device={device}\">"))
-        .unwrap_or_else(|| panic!("no row for {device}:\n{page}"));
-    let row = &page[start..];
-    row[..row.find("</tr>").unwrap()].to_string()
-}
-
 fn write_config(dir: &Path, port: u16, interval: &str, extra_devices: &str) -> PathBuf {
     let mut auths = String::new();
     let mut devices = String::new();
@@ -304,7 +294,7 @@ fn every_usm_combination_polls_and_bad_credentials_fail_clearly() {
         assert!(
             up.is_some(),
             "{d} not up: {}\n{}",
-            status_row(&o, &d),
+            o.status_row(&d),
             o.log()
         );
         let (_, b) = o.get("/metrics");
@@ -335,7 +325,7 @@ fn every_usm_combination_polls_and_bad_credentials_fail_clearly() {
         assert!(
             dur < 2.7,
             "{d} took {dur}s, past the poll deadline: {}",
-            status_row(&o, d)
+            o.status_row(d)
         );
     }
     let expect = [
@@ -347,7 +337,7 @@ fn every_usm_combination_polls_and_bad_credentials_fail_clearly() {
     ];
     let mut seen = Vec::new();
     for (d, phrase) in expect {
-        let row = status_row(&o, d);
+        let row = o.status_row(d);
         eprintln!("{d}: {row}");
         assert!(row.contains(phrase), "{d}: want {phrase:?} in\n{row}");
         seen.push(row);
@@ -381,7 +371,7 @@ fn agent_reboot_between_polls_is_absorbed_without_a_failed_poll() {
     let ok = wait_for(Duration::from_secs(15), || {
         (polls(&o, dev, "success") >= 1.0).then_some(())
     });
-    assert!(ok.is_some(), "{}\n{}", status_row(&o, dev), o.log());
+    assert!(ok.is_some(), "{}\n{}", o.status_row(dev), o.log());
     let (id0, boots0) = agent.engine().unwrap();
 
     // Right after a successful poll, restart the agent (the next poll is ~4 s away).
@@ -408,7 +398,7 @@ fn agent_reboot_between_polls_is_absorbed_without_a_failed_poll() {
         polls(&o, dev, "failure"),
         failures,
         "first poll after the reboot failed: {}",
-        status_row(&o, dev)
+        o.status_row(dev)
     );
     assert_eq!(device_up(&o, dev), Some(1.0));
 }
@@ -454,7 +444,7 @@ fn replaced_agent_with_new_engine_id_recovers() {
             .all(|(d, s)| polls(&o, d, "success") > *s && device_up(&o, d) == Some(1.0))
             .then_some(())
     });
-    let rows: Vec<String> = devs.iter().map(|d| status_row(&o, d)).collect();
+    let rows: Vec<String> = devs.iter().map(|d| o.status_row(d)).collect();
     assert!(
         back.is_some(),
         "not recovered after new engine ID: {rows:#?}"
@@ -524,7 +514,7 @@ fn stale_engine_time_after_long_idle_does_not_fail_a_poll() {
             .all(|(d, s)| polls(&o, d, "success") >= s + 2.0)
             .then_some(())
     });
-    let rows: Vec<String> = devs.iter().map(|d| status_row(&o, d)).collect();
+    let rows: Vec<String> = devs.iter().map(|d| o.status_row(d)).collect();
     assert!(
         next.is_some(),
         "no poll after the jump: {rows:#?}\n{}",

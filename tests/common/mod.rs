@@ -207,6 +207,17 @@ impl Octopoll {
         sample(&body, series)
     }
 
+    /// The status page's row for `device` (its cells: name, up, last poll, duration, ...,
+    /// last error, events).
+    pub fn status_row(&self, device: &str) -> String {
+        let (_, page) = self.get("/");
+        let start = page
+            .find(&format!("device={device}\">"))
+            .unwrap_or_else(|| panic!("no row for {device}:\n{page}"));
+        let row = &page[start..];
+        row[..row.find("</tr>").unwrap()].to_string()
+    }
+
     /// Sends a signal to octopoll (by its PID).
     pub fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
