@@ -1,7 +1,7 @@
 //! Misbehaving agents on loopback: garbage, truncated replies, wrong request IDs, duplicate
 //! replies, replies from another address, non-increasing and endless walks, a 60 kB
 //! OCTET STRING; then a thousand silent devices beside a hundred live ones, and the global
-//! in-flight cap. octopoll must stay healthy, keep the good devices up with correct data,
+//! in-flight cap, and the retry backoff towards a mute agent. octopoll must stay healthy, keep the good devices up with correct data,
 //! mark each bad one with a clear error, and never pair a reply with the wrong request.
 
 mod common;
@@ -392,4 +392,49 @@ fn max_in_flight_bounds_concurrency() {
         times.len()
     );
     stop.cancel();
+}
+
+/// Retransmissions to an agent that never answers back off: retry k waits
+/// timeout + min(timeout/4, 250 ms) × 2^k (±25% jitter) after the previous send, and the
+/// request id stays the same (a late reply to any copy still counts).
+#[test]
+fn retransmissions_back_off_and_keep_the_request_id() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(6)))
+        .unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("octopoll.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "defaults: {{interval: 4s, timeout: 400ms, retries: 2, auth: v2}}\n\
+             auths: {{v2: {{version: 2c, community: public}}}}\n\
+             devices:\n  - {{name: mute, address: 127.0.0.1:{port}}}\n"
+        ),
+    )
+    .unwrap();
+    let o = Octopoll::start(&cfg, &[]);
+    // The first request and its two retransmissions.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    while got.len() < 3 {
+        let (n, _) = silent
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("no request from octopoll ({e}); log:\n{}", o.log()));
+        got.push((Instant::now(), buf[..n].to_vec()));
+    }
+    let gap = |i: usize| got[i].0.duration_since(got[i - 1].0);
+    let (g1, g2) = (gap(1), gap(2));
+    eprintln!("retransmission gaps: {g1:?}, {g2:?}");
+    // Nominal backoffs 100 ms then 200 ms, each ±25%; generous on the upper side only.
+    assert!(g1 >= Duration::from_millis(470), "first retry after {g1:?}");
+    assert!(
+        g2 >= Duration::from_millis(545),
+        "second retry after {g2:?}"
+    );
+    assert!(g1 < Duration::from_millis(1200) && g2 < Duration::from_millis(1300));
+    assert_eq!(got[0].1, got[1].1, "a retransmission is the same datagram");
+    assert_eq!(got[1].1, got[2].1);
 }

@@ -143,7 +143,13 @@ impl Engine {
                 .as_ref()
                 .ok_or_else(|| SnmpError::Network("no IPv6 socket on this host".into()))?,
         };
-        let retry = lib::Retry::fixed(retries.min(lib::MAX_RETRIES), Duration::ZERO)
+        let retries = retries.min(lib::MAX_RETRIES);
+        let (initial, max) = backoff(timeout);
+        let retry = lib::Retry::exponential(retries)
+            .initial_delay(initial)
+            .max_delay(max)
+            .jitter(BACKOFF_JITTER)
+            .build()
             .map_err(|e| SnmpError::Other(e.to_string()))?;
         let v3 = matches!(auth.kind, AuthKind::V3(_));
         let mut builder = lib::Client::builder(addr, to_lib_auth(&auth.kind)?)
@@ -176,6 +182,36 @@ impl Engine {
             stats: self.inner.stats.clone(),
         })
     }
+}
+
+/// Jitter of the retry backoff (±25%): devices that timed out together (a link blip)
+/// do not retransmit in lockstep.
+const BACKOFF_JITTER: f64 = 0.25;
+
+/// Backoff before retransmission k (0-based) is `initial × 2^k`, capped at `max`: a quarter
+/// of the timeout (at most 250 ms) doubling up to one timeout. An agent or link that is
+/// slow right now gets a breather instead of an immediate second copy of the request.
+fn backoff(timeout: Duration) -> (Duration, Duration) {
+    ((timeout / 4).min(Duration::from_millis(250)), timeout)
+}
+
+/// How many retransmissions had been sent when a reply came `elapsed` after the first
+/// send: attempts start at k × timeout plus the nominal backoffs before them. Used to
+/// count retries, which async-snmp does not report.
+fn retries_before(elapsed: Duration, timeout: Duration, attempts: u32) -> u32 {
+    let (initial, max) = backoff(timeout);
+    let mut start = Duration::ZERO;
+    let mut delay = initial;
+    let mut retried = 0;
+    while retried + 1 < attempts {
+        start += timeout + delay;
+        if elapsed < start {
+            break;
+        }
+        retried += 1;
+        delay = (delay * 2).min(max);
+    }
+    retried
 }
 
 /// async-snmp refuses DES privacy without "durable" salt state: the 64-bit salt (boots
@@ -324,8 +360,7 @@ impl Session {
         match result {
             Ok(varbinds) => {
                 self.answered.store(true, Ordering::Relaxed);
-                // Retries are sent back to back, each after a full timeout.
-                let retried = (elapsed.as_nanos() / self.timeout.as_nanos().max(1)) as u64;
+                let retried = u64::from(retries_before(elapsed, self.timeout, self.attempts));
                 self.stats
                     .retries
                     .fetch_add(retried.min(u64::from(self.attempts - 1)), Ordering::Relaxed);
@@ -518,6 +553,25 @@ fn report_message(status: &lib::v3::ReportStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_follow_the_backoff_schedule() {
+        let t = Duration::from_secs(1);
+        // Attempts start at 0, 1 + 0.25 = 1.25, 1.25 + 1 + 0.5 = 2.75, 2.75 + 1 + 1 = 4.75.
+        let at = |ms| retries_before(Duration::from_millis(ms), t, 4);
+        assert_eq!(at(10), 0);
+        assert_eq!(at(1200), 0);
+        assert_eq!(at(1300), 1);
+        assert_eq!(at(2700), 1);
+        assert_eq!(at(2800), 2);
+        assert_eq!(at(4800), 3);
+        assert_eq!(at(60_000), 3, "never more than attempts - 1");
+        assert_eq!(retries_before(Duration::from_secs(9), t, 1), 0);
+        assert_eq!(
+            backoff(Duration::from_secs(5)).0,
+            Duration::from_millis(250)
+        );
+    }
 
     #[test]
     fn udp_drops_reads_the_column_of_our_port() {

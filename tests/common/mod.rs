@@ -165,7 +165,7 @@ impl Octopoll {
         let port = free_tcp_port();
         let addr = format!("127.0.0.1:{port}");
         let log = config.with_extension(format!("octopoll-{port}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_octopoll"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_octopoll"))
             .arg("--config")
             .arg(config)
             .args(["--listen", &addr, "--log-level", "info,octopoll=debug"])
@@ -174,6 +174,15 @@ impl Octopoll {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start octopoll");
+        // Healthy, or exited (a config error): either ends the wait.
+        let up = wait_for(Duration::from_secs(15), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(Err(status));
+            }
+            http(&addr, "GET", "/-/healthy")
+                .filter(|(s, _)| *s == 200)
+                .map(Ok)
+        });
         let o = Octopoll {
             addr,
             log,
@@ -182,11 +191,11 @@ impl Octopoll {
                 name: "octopoll",
             },
         };
-        let up = wait_for(Duration::from_secs(15), || {
-            http(&o.addr, "GET", "/-/healthy").filter(|(s, _)| *s == 200)
-        });
-        assert!(up.is_some(), "octopoll did not start; log:\n{}", o.log());
-        o
+        match up {
+            Some(Ok(_)) => o,
+            Some(Err(status)) => panic!("octopoll exited ({status}); log:\n{}", o.log()),
+            None => panic!("octopoll did not start; log:\n{}", o.log()),
+        }
     }
 
     /// The process log.
