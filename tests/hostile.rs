@@ -1,8 +1,9 @@
 //! Misbehaving agents on loopback: garbage, truncated replies, wrong request IDs, duplicate
 //! replies, replies from another address, non-increasing and endless walks, a 60 kB
-//! OCTET STRING; then a thousand silent devices beside a hundred live ones, and the global
-//! in-flight cap, and the retry backoff towards a mute agent. octopoll must stay healthy, keep the good devices up with correct data,
-//! mark each bad one with a clear error, and never pair a reply with the wrong request.
+//! OCTET STRING; then a thousand silent devices beside a hundred live ones, the global
+//! in-flight cap, and the retry backoff towards a mute agent. octopoll must stay healthy,
+//! keep the good devices up with correct data, mark each bad one with a clear error, and
+//! never pair a reply with the wrong request.
 
 mod common;
 mod fault_agent;
