@@ -56,7 +56,8 @@ pub struct ServeArgs {
     /// Poll only the devices whose name hashes to K of N (several instances, one config).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-    /// Most SNMP requests in flight at once across all devices.
+    /// Most polls running at once across all devices (and so SNMP requests in flight); a
+    /// poll that waits for a slot more than half its deadline is skipped with an error.
     #[arg(long, default_value_t = 256)]
     pub max_in_flight: usize,
     /// Do not watch the config for changes (SIGHUP and POST /-/reload still work).

@@ -13,7 +13,24 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (position in v3's option enum; default 1,000 ms).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Return freed memory to the OS at once. A `/metrics` render of 1,000 devices builds a
+/// 64 MB body; with the default delay mimalloc kept the freed buffers and RSS after a
+/// few renders was 122 MiB instead of 49 MiB (peak 194 MiB instead of 122 MiB).
+fn purge_freed_memory_at_once() {
+    // SAFETY: plain FFI calls on mimalloc's option table, no pointers involved. The
+    // default is checked first, so a future mimalloc with another enum order is left alone.
+    unsafe {
+        if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == 1000 {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    purge_freed_memory_at_once();
     let cli = Cli::parse();
     init_logging(&cli.log.log_format, &cli.log.log_level);
     if let Some(Command::Check { path }) = &cli.command {

@@ -242,10 +242,25 @@ async fn run_device(
         }
         let started = Instant::now();
         let deadline = poll_deadline(device.interval);
+        let mut started_work = false;
         let result = tokio::select! {
             _ = cancel.cancelled() => return,
-            r = tokio::time::timeout(deadline, poll_once(&engine, &device, &mut session)) => {
-                r.unwrap_or(Err(SnmpError::Deadline(deadline)))
+            r = tokio::time::timeout(deadline, async {
+                let _slot = engine.poll_slot().await;
+                // Under overload the slot queue grows until polls wait most of their
+                // deadline and then miss it: work done for nothing. A poll that got its
+                // slot after half its deadline gives it back instead.
+                if started.elapsed() > deadline / 2 {
+                    return Err(SnmpError::NoSlot(deadline / 2, engine.max_in_flight()));
+                }
+                started_work = true;
+                poll_once(&engine, &device, &mut session).await
+            }) => {
+                r.unwrap_or(Err(if started_work {
+                    SnmpError::Deadline(deadline)
+                } else {
+                    SnmpError::NoSlot(deadline / 2, engine.max_in_flight())
+                }))
             }
         };
         if result.is_err() {

@@ -45,6 +45,9 @@ struct EngineInner {
     v4: lib::UdpTransport,
     v6: Option<lib::UdpTransport>,
     in_flight: Arc<Semaphore>,
+    /// Polls running at once (see [`Engine::poll_slot`]).
+    poll_slots: Semaphore,
+    max_in_flight: usize,
     engine_cache: Arc<lib::EngineCache>,
     /// DES privacy salts for every DES session of this process (see [`des_salt_state`]).
     des_salt: lib::DesSaltState,
@@ -76,11 +79,32 @@ impl Engine {
                 v4,
                 v6,
                 in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+                poll_slots: Semaphore::new(max_in_flight.max(1)),
+                max_in_flight: max_in_flight.max(1),
                 engine_cache: Arc::new(lib::EngineCache::new()),
                 des_salt: des_salt_state()?,
                 stats: Arc::new(SnmpStats::default()),
             }),
         })
+    }
+
+    /// Waits for one of `max_in_flight` poll slots (FIFO). A poll sends one request at a
+    /// time, so this bounds requests in flight too; its point is overload. When the CPU
+    /// cannot keep up, letting every due poll run at once shares it among thousands of
+    /// polls that all miss their deadline (measured: 5,000 polls/s offered on 2 cores gave
+    /// 0 successful polls). With slots, running polls finish at full speed and the rest wait
+    /// without spending CPU; the ones that wait past their deadline fail cheaply.
+    pub async fn poll_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.inner
+            .poll_slots
+            .acquire()
+            .await
+            .expect("the poll slot semaphore is never closed")
+    }
+
+    /// The number of poll slots and the cap on requests in flight.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.max_in_flight
     }
 
     /// Traffic counters.

@@ -61,6 +61,13 @@ pub enum SnmpError {
     /// The whole poll ran past its deadline.
     #[error("poll exceeded its deadline of {0:?}")]
     Deadline(Duration),
+    /// The poll never started: every poll slot (`--max-in-flight`) stayed busy for half its
+    /// deadline. octopoll is overloaded (CPU) or too many devices are slow or dead.
+    #[error(
+        "poll did not start within {0:?} (half its deadline): all {1} poll slots were \
+         busy (octopoll overloaded; raise --max-in-flight or add a --shard)"
+    )]
+    NoSlot(Duration, usize),
     /// Anything else the SNMP library reported.
     #[error("{0}")]
     Other(String),
