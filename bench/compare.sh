@@ -11,7 +11,7 @@
 #   TIMEOUT [2s]        octopoll per-request timeout there (x3 attempts must be < INTERVAL)
 #   WINDOW [30]         seconds of each paced measurement window
 #   SAT_WINDOW [15]     seconds of each saturation window
-#   SE_STREAMS [4]      serial curl streams that pace snmp_exporter at octopoll's paced
+#   SE_STREAMS [8]      serial curl streams that pace snmp_exporter at octopoll's paced
 #                       rate (DEVICES / INTERVAL scrapes per second in all)
 #   SE_SAT_CONC [64]    snmp_exporter scrape concurrency for saturation
 #   BASE_PORT [auto]    first simulated device port (127.0.0.1); default: first free
@@ -34,7 +34,7 @@ INTERVAL=${INTERVAL:-10s}
 TIMEOUT=${TIMEOUT:-2s}
 WINDOW=${WINDOW:-30}
 SAT_WINDOW=${SAT_WINDOW:-15}
-SE_STREAMS=${SE_STREAMS:-4}
+SE_STREAMS=${SE_STREAMS:-8}
 SE_SAT_CONC=${SE_SAT_CONC:-64}
 BASE_PORT=${BASE_PORT:-}
 OP_PORT=${OP_PORT:-29161}
