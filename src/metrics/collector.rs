@@ -4,7 +4,7 @@
 //! cloned: families are rebuilt from data, so removed devices and interfaces need no cleanup.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -465,8 +465,21 @@ pub enum Scope<'a> {
     Device(&'a str),
 }
 
-/// Renders a scrape. `None` when `Scope::Device` names no polled device.
+/// Renders a scrape into one `String` (for small scopes: `/probe`; `/metrics` streams
+/// [`registry`] in chunks). `None` when `Scope::Device` names no polled device.
 pub fn render(poller: &Poller, state: &Arc<ExporterState>, scope: Scope<'_>) -> Option<String> {
+    let registry = registry(poller, state, scope)?;
+    let mut out = String::new();
+    // Values were checked at poll time; an encode error here would be a bug, not bad data.
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+        tracing::error!(error = %e, "encoding metrics failed");
+    }
+    Some(out)
+}
+
+/// A fresh registry over the current snapshots for `scope` (cheap: `Arc`s only), for
+/// [`render`] or for encoding in chunks; `None` for a device without a snapshot.
+pub fn registry(poller: &Poller, state: &Arc<ExporterState>, scope: Scope<'_>) -> Option<Registry> {
     let mut registry = Registry::default();
     let all = poller.store().all();
     match scope {
@@ -488,17 +501,5 @@ pub fn render(poller: &Poller, state: &Arc<ExporterState>, scope: Scope<'_>) -> 
             }));
         }
     }
-    // Sized from the previous scrape: growing a 60 MB String by doubling copied more bytes
-    // than the encoding itself wrote (measured with perf on 1,000 devices).
-    static LAST_SIZE: AtomicUsize = AtomicUsize::new(64 * 1024);
-    let hint = LAST_SIZE.load(Ordering::Relaxed);
-    let mut out = String::with_capacity(hint + hint / 8);
-    // Values were checked at poll time; an encode error here would be a bug, not bad data.
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
-        tracing::error!(error = %e, "encoding metrics failed");
-    }
-    if scope == Scope::All {
-        LAST_SIZE.store(out.len(), Ordering::Relaxed);
-    }
-    Some(out)
+    Some(registry)
 }
