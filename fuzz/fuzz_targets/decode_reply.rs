@@ -38,7 +38,7 @@ impl Requester for Replay {
     fn is_v1(&self) -> bool {
         self.v1
     }
-    async fn get_bulk(&self, _: &[Oid], _: u32) -> Result<Vec<(Oid, Value)>, SnmpError> {
+    async fn get_bulk(&self, _: &[Oid], _: u32, _: u32) -> Result<Vec<(Oid, Value)>, SnmpError> {
         self.next()
     }
     async fn get_next(&self, _: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {

@@ -50,12 +50,22 @@ pub mod oids {
 
     // Parsed once: a poll used to parse these strings again (1.5% of the poll's CPU).
     static SYSTEM_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&SYSTEM));
+    static SYSTEM_OBJECTS: LazyLock<Vec<Oid>> = LazyLock::new(|| {
+        SYSTEM_OIDS
+            .iter()
+            .map(|o| Oid::from_arcs(&o.arcs()[..o.arcs().len() - 1]))
+            .collect()
+    });
     static IF_COLUMN_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&IF_COLUMNS));
     static IF_COUNTERS32_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&IF_COUNTERS32));
 
     /// [`SYSTEM`], parsed.
     pub fn system() -> &'static [Oid] {
         &SYSTEM_OIDS
+    }
+    /// [`SYSTEM`] without the `.0`: GETNEXT of these returns the instances.
+    pub fn system_objects() -> &'static [Oid] {
+        &SYSTEM_OBJECTS
     }
     /// [`IF_COLUMNS`], parsed.
     pub fn if_columns() -> &'static [Oid] {

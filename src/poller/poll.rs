@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::config::{Device, ModuleKind, OidSpec};
 use crate::metrics::mapping::{self, oids, Interface, OidSample, SystemInfo};
-use crate::snmp::{walk_columns, Oid, Requester, Session, SnmpError, Value};
+use crate::snmp::{walk_columns, walk_columns_with, Oid, Requester, Session, SnmpError, Value};
 
 /// Most varbinds one walk may return before octopoll calls the table endless.
 pub const ROW_LIMIT: usize = 200_000;
@@ -47,16 +47,24 @@ pub async fn poll(session: &Session, device: &Device) -> Result<PollData, SnmpEr
     }
 
     if if_mib {
-        let vbs = get_tolerant(session, oids::system()).await?;
-        data.system = Some(SystemInfo::from_varbinds(&vbs));
-
-        let walked = walk_columns(
+        // SNMPv2c/v3: the system group rides in the first GETBULK as non-repeaters (one
+        // request fewer per poll: 3 instead of 4 for 55 interfaces); SNMPv1 has a GET.
+        let v1 = session.is_v1();
+        let system_scalars: &[Oid] = if v1 { &[] } else { oids::system_objects() };
+        let walked = walk_columns_with(
             session,
+            system_scalars,
             oids::if_columns(),
             device.max_repetitions,
             ROW_LIMIT,
         )
         .await?;
+        let system = if v1 {
+            get_tolerant(session, oids::system()).await?
+        } else {
+            walked.scalars
+        };
+        data.system = Some(SystemInfo::from_varbinds(&system));
         data.warnings.extend(walked.warnings);
         let mut ifaces = mapping::interfaces_from_columns(&walked.columns);
         if ifaces.iter().any(Interface::lacks_hc) {

@@ -435,11 +435,15 @@ impl Requester for Session {
     async fn get_bulk(
         &self,
         oids: &[Oid],
+        non_repeaters: u32,
         max_repetitions: u32,
     ) -> Result<Vec<(Oid, Value)>, SnmpError> {
         let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
-        self.run(|| self.client.get_bulk(&lib_oids, 0, max_repetitions))
-            .await
+        self.run(|| {
+            self.client
+                .get_bulk(&lib_oids, non_repeaters, max_repetitions)
+        })
+        .await
     }
 
     async fn get_next(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {

@@ -8,4 +8,4 @@ pub mod walk;
 pub use client::{decode_message, Engine, Session, SnmpStats};
 pub use error::SnmpError;
 pub use types::{Oid, OidError, Value};
-pub use walk::{walk_columns, Requester, Walked};
+pub use walk::{walk_columns, walk_columns_with, Requester, Walked};

@@ -11,10 +11,12 @@ use super::{Oid, SnmpError, Value};
 pub trait Requester {
     /// True for SNMPv1 (no GETBULK).
     fn is_v1(&self) -> bool;
-    /// GETBULK with no non-repeaters.
+    /// GETBULK: the first `non_repeaters` OIDs get one GETNEXT each, the rest
+    /// `max_repetitions`.
     fn get_bulk(
         &self,
         oids: &[Oid],
+        non_repeaters: u32,
         max_repetitions: u32,
     ) -> impl std::future::Future<Output = Result<Vec<(Oid, Value)>, SnmpError>> + Send;
     /// GETNEXT of several OIDs in one PDU.
@@ -33,6 +35,9 @@ pub struct Walked {
     pub warnings: Vec<String>,
     /// Requests sent.
     pub requests: u32,
+    /// The GETNEXT results of [`walk_columns_with`]'s scalars, in request order (fewer if
+    /// the agent returned fewer).
+    pub scalars: Vec<(Oid, Value)>,
 }
 
 /// Walks `columns` together. `row_limit` bounds the total varbinds kept (endless tables).
@@ -42,6 +47,22 @@ pub async fn walk_columns<R: Requester>(
     max_repetitions: u32,
     row_limit: usize,
 ) -> Result<Walked, SnmpError> {
+    walk_columns_with(session, &[], columns, max_repetitions, row_limit).await
+}
+
+/// [`walk_columns`], with `scalars` riding along as non-repeaters of the first GETBULK
+/// (one GETNEXT each: pass an object's OID to get its `.0` instance). A poll's system
+/// group then costs no request of its own. Not on SNMPv1 (no GETBULK): `scalars` must be
+/// empty there.
+pub async fn walk_columns_with<R: Requester>(
+    session: &R,
+    scalars: &[Oid],
+    columns: &[Oid],
+    max_repetitions: u32,
+    row_limit: usize,
+) -> Result<Walked, SnmpError> {
+    debug_assert!(scalars.is_empty() || !session.is_v1());
+    let mut pending_scalars = scalars.len();
     let mut out = Walked {
         columns: vec![Vec::new(); columns.len()],
         ..Walked::default()
@@ -52,12 +73,16 @@ pub async fn walk_columns<R: Requester>(
     let mut total = 0usize;
 
     while !active.is_empty() {
-        let request: Vec<Oid> = active.iter().map(|&c| cursors[c].clone()).collect();
+        let mut request: Vec<Oid> = Vec::with_capacity(pending_scalars + active.len());
+        request.extend_from_slice(&scalars[..pending_scalars]);
+        request.extend(active.iter().map(|&c| cursors[c].clone()));
         out.requests += 1;
         let reply = if session.is_v1() {
             session.get_next(&request).await
         } else {
-            session.get_bulk(&request, max_rep).await
+            session
+                .get_bulk(&request, pending_scalars as u32, max_rep)
+                .await
         };
         let varbinds = match reply {
             Ok(v) => v,
@@ -81,10 +106,14 @@ pub async fn walk_columns<R: Requester>(
             )));
         }
 
+        let mut varbinds = varbinds.into_iter();
+        // Non-repeaters come first in the reply (RFC 3416 4.2.3); they are asked once.
+        out.scalars.extend(varbinds.by_ref().take(pending_scalars));
+        pending_scalars = 0;
         let width = active.len();
         let mut done = vec![false; width];
         let mut progressed = false;
-        for (i, (oid, value)) in varbinds.into_iter().enumerate() {
+        for (i, (oid, value)) in varbinds.enumerate() {
             let slot = i % width;
             if done[slot] {
                 continue;
@@ -185,14 +214,22 @@ mod tests {
         async fn get_bulk(
             &self,
             oids: &[Oid],
+            non_repeaters: u32,
             max_repetitions: u32,
         ) -> Result<Vec<(Oid, Value)>, SnmpError> {
             self.calls.lock().unwrap().push(max_repetitions);
+            let (single, oids) = oids.split_at(non_repeaters as usize);
             if oids.len() * max_repetitions as usize > self.too_big_above {
                 return Err(SnmpError::TooBig);
             }
+            let mut out: Vec<(Oid, Value)> = single
+                .iter()
+                .map(|o| {
+                    self.next_of(o)
+                        .unwrap_or_else(|| (o.clone(), Value::EndOfMibView))
+                })
+                .collect();
             let mut cursors = oids.to_vec();
-            let mut out = Vec::new();
             for _ in 0..max_repetitions {
                 for c in cursors.iter_mut() {
                     match self.next_of(c) {
@@ -271,6 +308,38 @@ mod tests {
         assert_eq!(w.columns[1].len(), 3);
         assert_eq!(w.columns[1][2].1, Value::Integer(2));
         assert!(w.warnings.is_empty());
+    }
+
+    #[test]
+    fn scalars_ride_along_once_as_non_repeaters() {
+        let mut entries = table();
+        entries.push(("1.3.6.1.2.1.1.1.0", Value::OctetString(b"box".to_vec())));
+        entries.push(("1.3.6.1.2.1.1.3.0", Value::TimeTicks(42)));
+        let mut fake = Fake::new(&entries);
+        // Two rows per request at most: the walk needs several requests, and the first
+        // one is refused once as tooBig, so the scalars must survive a retry too.
+        fake.too_big_above = 4;
+        let w = block_on(walk_columns_with(
+            &fake,
+            &cols(&["1.3.6.1.2.1.1.1", "1.3.6.1.2.1.1.3"]),
+            &cols(&["1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.2.2.1.8"]),
+            4,
+            1000,
+        ))
+        .unwrap();
+        assert_eq!(
+            w.scalars,
+            vec![
+                (
+                    "1.3.6.1.2.1.1.1.0".parse().unwrap(),
+                    Value::OctetString(b"box".to_vec())
+                ),
+                ("1.3.6.1.2.1.1.3.0".parse().unwrap(), Value::TimeTicks(42)),
+            ]
+        );
+        assert_eq!(w.columns[0].len(), 3);
+        assert_eq!(w.columns[1].len(), 3);
+        assert_eq!(*fake.calls.lock().unwrap(), vec![4, 2, 2]);
     }
 
     #[test]

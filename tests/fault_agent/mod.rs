@@ -253,11 +253,20 @@ pub fn respond(mode: Mode, table: &BTreeMap<Vec<u32>, Value>, data: Bytes) -> Op
             })
             .collect(),
         PduBody::GetBulk {
-            max_repetitions, ..
+            non_repeaters,
+            max_repetitions,
         } => {
-            let mut cursors: Vec<Vec<u32>> = req.iter().map(|r| r.oid.arcs().to_vec()).collect();
-            let mut out = Vec::new();
-            let mut size = 0;
+            // Non-repeaters: one GETNEXT each, first in the reply (RFC 3416 4.2.3).
+            let (single, repeat) = req.split_at((non_repeaters as usize).min(req.len()));
+            let mut out: Vec<VarBind> = single
+                .iter()
+                .map(|r| match next(mode, table, r.oid.arcs()) {
+                    Some((o, v)) => vb(o, v),
+                    None => end(&r.oid),
+                })
+                .collect();
+            let mut cursors: Vec<Vec<u32>> = repeat.iter().map(|r| r.oid.arcs().to_vec()).collect();
+            let mut size: usize = out.iter().map(VarBind::encoded_size).sum();
             'reps: for rep in 0..max_repetitions.max(1) {
                 let mut row = Vec::new();
                 for c in cursors.iter_mut() {
