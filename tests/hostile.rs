@@ -441,3 +441,43 @@ fn retransmissions_back_off_and_keep_the_request_id() {
     assert_eq!(got[0].1, got[1].1, "a retransmission is the same datagram");
     assert_eq!(got[1].1, got[2].1);
 }
+
+/// More slot time wanted than there is (`--max-in-flight 1`, three mute devices that
+/// each hold the slot for three 500 ms attempts every 2 s): polls that would start late
+/// give up at once with a "poll did not start" error, and octopoll stays responsive.
+#[test]
+fn polls_without_a_free_slot_give_up_cleanly() {
+    let mutes: Vec<std::net::UdpSocket> = (0..3)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut devices = String::new();
+    for (i, s) in mutes.iter().enumerate() {
+        let port = s.local_addr().unwrap().port();
+        devices.push_str(&format!(
+            "  - {{name: mute{i}, address: 127.0.0.1:{port}}}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("octopoll.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "defaults: {{interval: 2s, timeout: 500ms, retries: 2, auth: v2}}\n\
+             auths: {{v2: {{version: 2c, community: public}}}}\n\
+             devices:\n{devices}"
+        ),
+    )
+    .unwrap();
+    let o = Octopoll::start(&cfg, &["--max-in-flight", "1"]);
+    let seen = wait_for(Duration::from_secs(12), || {
+        let (_, page) = o.get("/");
+        page.contains("poll did not start within 900ms (half its deadline): all 1 poll slots")
+            .then_some(page)
+    });
+    assert!(
+        seen.is_some(),
+        "no poll gave up for want of a slot; log:\n{}",
+        o.log()
+    );
+    assert_eq!(o.get("/-/healthy").0, 200);
+}
