@@ -56,14 +56,12 @@ fn snmpd_ifdescr(port: u16) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn polls_real_snmpd_and_serves_metrics() {
-    let Some(snmpd) = Snmpd::start("") else {
-        return;
-    };
+/// octopoll on [`config`]: the snmpd device and a silent one. The silent device is a bound
+/// socket that never answers, so no parallel test can take its port over; keep the
+/// returned directory and socket alive for the test's duration.
+fn start_with_silent_device(snmpd: &Snmpd) -> (tempfile::TempDir, std::net::UdpSocket, Octopoll) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("octopoll.yml");
-    // A bound socket that never answers: a silent device no parallel test can take over.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     std::fs::write(
         &cfg,
@@ -71,6 +69,15 @@ fn polls_real_snmpd_and_serves_metrics() {
     )
     .unwrap();
     let o = Octopoll::start(&cfg, &[]);
+    (dir, silent, o)
+}
+
+#[test]
+fn polls_real_snmpd_and_serves_metrics() {
+    let Some(snmpd) = Snmpd::start("") else {
+        return;
+    };
+    let (_dir, _silent, o) = start_with_silent_device(&snmpd);
 
     // Wait until all three devices have been polled (first polls are phase-spread).
     let body = wait_for(Duration::from_secs(15), || {
@@ -175,16 +182,7 @@ fn http_endpoints_behave() {
     let Some(snmpd) = Snmpd::start("") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("octopoll.yml");
-    // A bound socket that never answers: a silent device no parallel test can take over.
-    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    std::fs::write(
-        &cfg,
-        config(snmpd.port, silent.local_addr().unwrap().port()),
-    )
-    .unwrap();
-    let o = Octopoll::start(&cfg, &[]);
+    let (_dir, _silent, o) = start_with_silent_device(&snmpd);
     wait_for(Duration::from_secs(15), || {
         let (s, b) = o.get("/probe?device=live");
         (s == 200 && b.contains("ifHCInOctets_total")).then_some(())
