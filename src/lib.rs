@@ -1,8 +1,13 @@
 //! octopoll: a lean SNMP poller for Prometheus.
 //!
 //! # Layout
-//! - [`config`]: raw YAML types, validation into an immutable [`config::Config`], and the
-//!   one reload path fed by the file watcher, SIGHUP and `POST /-/reload`.
+//! - [`config`]: configuration files into an immutable [`config::Config`], one concern per
+//!   file: `files` (finding and reading), `yaml` (one parse per file, with positions, and a
+//!   serde deserializer whose errors name key and line), `report` (errors with file, line
+//!   and key), `raw` (the YAML as written), `scalars` (durations, names, addresses),
+//!   `secrets` (`${VAR}`, `*_file`), `auths`, `modules`, `devices` (defaults and devices),
+//!   `build` (parse, merge, validate), `redact` (`/config`), and `reload` (the one reload
+//!   path fed by the file watcher, SIGHUP and `POST /-/reload`).
 //! - [`snmp`]: owned OID/value types and the SNMP client (timeouts, retries, table walks);
 //!   the only module that names the `async-snmp` crate.
 //! - [`poller`]: the scheduler (one task per device, diffed on reload) and the snapshot

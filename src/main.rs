@@ -75,6 +75,9 @@ fn init_logging(format: &LogFormat, level: &str) {
 fn check(path: &std::path::Path) -> ExitCode {
     match octopoll::config::load(path) {
         Ok(cfg) => {
+            for note in &cfg.notes {
+                println!("note: {note}");
+            }
             println!("{}", octopoll::config::summary(&cfg));
             ExitCode::SUCCESS
         }

@@ -1,20 +1,69 @@
 //! Configuration: raw serde types, validation into [`Config`], and the reload path.
 //!
-//! `load` reads one YAML file or a directory of `*.yml`/`*.yaml` files (merged in name
+//! [`load`] reads one YAML file or a directory of `*.yml`/`*.yaml` files (merged in name
 //! order), checks everything, and returns either a [`Config`] or every error found, each
 //! naming file, line and key.
 
-mod load;
-mod locate;
+mod auths;
+mod build;
+mod devices;
+mod files;
+mod modules;
 mod raw;
+mod redact;
 pub mod reload;
+mod report;
+mod scalars;
+mod secrets;
+#[cfg(test)]
+mod tests;
 mod types;
+pub mod yaml;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-pub use load::{load, load_str, render_redacted};
+pub use redact::render_redacted;
+pub use scalars::parse_duration;
 pub use types::*;
+
+/// How a load treats secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoadOptions {
+    /// Check that `${VAR}` and `*_file` references are well formed without reading the
+    /// environment or the files (for a config repository's CI, where the secrets are not).
+    /// The resulting config is for checking only: its secrets are placeholders.
+    pub unresolved_secrets: bool,
+}
+
+/// Reads and validates a config file, or every `*.yml`/`*.yaml` under a directory
+/// (recursively, in path order, skipping hidden and editor temp files), merged.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, LoadOptions::default())
+}
+
+/// [`load`] with options.
+pub fn load_with(path: &Path, options: LoadOptions) -> Result<Config, ConfigErrors> {
+    let (sources, errors) = files::read_sources(path)?;
+    build::build(sources, secrets_for(options), errors)
+}
+
+/// Validates config text as if read from the file `name` (used in error messages, and as
+/// the base for relative `*_file` paths).
+pub fn load_str(text: &str, name: &Path) -> Result<Config, ConfigErrors> {
+    build::build(
+        vec![(name.to_path_buf(), text.to_string())],
+        secrets_for(LoadOptions::default()),
+        Vec::new(),
+    )
+}
+
+fn secrets_for(options: LoadOptions) -> secrets::Secrets<'static> {
+    secrets::Secrets {
+        env: &secrets::process_env,
+        resolve: !options.unresolved_secrets,
+    }
+}
 
 /// One configuration error: where, which key, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

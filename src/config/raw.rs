@@ -2,7 +2,7 @@
 //!
 //! Every field is optional and every scalar that needs checking (durations, versions,
 //! protocols) is kept as text, so that deserialisation only fails for unknown keys and
-//! plainly wrong types; everything else is checked in `load.rs`, where all errors are
+//! plainly wrong types; everything else is checked by the validators (`auths.rs`, `modules.rs`, `devices.rs`), where all errors are
 //! collected instead of stopping at the first.
 
 use std::collections::BTreeMap;
@@ -46,7 +46,7 @@ impl<'de> Deserialize<'de> for Text {
                 Ok(Text(v.to_string()))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_string(V)
     }
 }
 
@@ -105,5 +105,6 @@ pub struct RawDevice {
     pub max_repetitions: Option<i64>,
     pub modules: Option<Vec<Text>>,
     pub labels: Option<BTreeMap<String, Text>>,
-    pub oids: Option<Vec<serde_yaml::Value>>,
+    /// Decoded on its own from the device's node (each entry reported at its line).
+    pub oids: Option<serde::de::IgnoredAny>,
 }

@@ -45,6 +45,9 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     /// Devices in the order they appear (files in name order when a directory).
     pub devices: Vec<Arc<Device>>,
+    /// What `octopoll check` should point out that is not an error (e.g. a module file's
+    /// auth that octopoll's own `auths` override).
+    pub notes: Vec<String>,
 }
 
 /// One device to poll.

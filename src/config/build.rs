@@ -1,0 +1,282 @@
+//! The load itself, in three phases: each file is parsed into raw types (key by key, so one
+//! bad key does not hide the others), the files are merged (devices concatenate,
+//! `auths`/`modules` merge by name, one `defaults`), then everything is validated. Every
+//! error found is returned, each with file, line and key path.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::auths::validate_auth;
+use super::devices::{validate_defaults, validate_device, Registry, IF_MIB};
+use super::modules::{decode_oid_list, validate_oid_list};
+use super::raw::{RawAuth, RawDefaults, RawDevice, RawOid, TOP_KEYS};
+use super::report::{allowed_list, Report};
+use super::scalars::is_module_name;
+use super::secrets::Secrets;
+use super::yaml::{self, join_index, join_key, Node};
+use super::{Config, ConfigError, ConfigErrors, Module, ModuleKind};
+
+/// One file's sections as raw types.
+#[derive(Default)]
+struct Parsed {
+    /// `Some(None)`: the section is there but broken (already reported).
+    defaults: Option<Option<RawDefaults>>,
+    /// `None` values: broken entries, already reported; kept so references to them do not
+    /// add "unknown auth" noise.
+    auths: Vec<(String, Option<RawAuth>)>,
+    modules: Vec<(String, Option<Vec<RawOid>>)>,
+    /// (index in the file's list, raw device, path of its node).
+    devices: Vec<(usize, RawDevice)>,
+}
+
+/// Parses one file's text and records its root for line look-ups.
+fn parse_file(rep: &mut Report, path: PathBuf, text: &str) -> (usize, Parsed) {
+    let mut parsed = Parsed::default();
+    let doc = match yaml::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let f = rep.add_file(path, None);
+            rep.errors.push(ConfigError {
+                file: rep.files[f].path.clone(),
+                line: e.line,
+                key: String::new(),
+                message: format!("invalid YAML: {}", e.message),
+            });
+            return (f, parsed);
+        }
+    };
+    let f = rep.add_file(path, doc.root);
+    if !doc.duplicates.is_empty() {
+        for d in doc.duplicates {
+            rep.at_line(
+                f,
+                d.line,
+                &d.path,
+                format!(
+                    "key given twice in one mapping (first at line {})",
+                    d.first_line
+                ),
+            );
+        }
+        return (f, parsed);
+    }
+    // The root is moved out for the walk and put back, so `rep` can be borrowed mutably.
+    if let Some(root) = rep.files[f].root.take() {
+        parse_root(rep, f, &root, &mut parsed);
+        rep.files[f].root = Some(root);
+    }
+    (f, parsed)
+}
+
+fn parse_root(rep: &mut Report, file: usize, root: &Node, parsed: &mut Parsed) {
+    if root.is_null() {
+        return; // an empty file contributes nothing
+    }
+    let yaml::Kind::Map(entries) = &root.kind else {
+        rep.at_line(
+            file,
+            root.line,
+            "",
+            format!(
+                "expected a mapping with keys {}, found {}",
+                allowed_list(TOP_KEYS),
+                root.describe()
+            ),
+        );
+        return;
+    };
+    for (k, v) in entries {
+        let key = k.key_text();
+        match key.as_str() {
+            "defaults" => parsed.defaults = Some(rep.decode(file, "defaults", v)),
+            "auths" => {
+                for (name, entry) in rep.section(file, "auths", v) {
+                    let raw = rep.decode(file, &join_key("auths", &name), entry);
+                    parsed.auths.push((name, raw));
+                }
+            }
+            "modules" => {
+                for (name, entry) in rep.section(file, "modules", v) {
+                    let path = join_key("modules", &name);
+                    let raw = decode_oid_list(rep, file, &path, entry);
+                    parsed.modules.push((name, raw));
+                }
+            }
+            "devices" => {
+                let Some(items) = rep.list(file, "devices", v, "devices") else {
+                    continue;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(d) = rep.decode(file, &join_index("devices", i), item) {
+                        parsed.devices.push((i, d));
+                    }
+                }
+            }
+            _ => rep.at_line(
+                file,
+                k.line,
+                &key,
+                format!("unknown key, expected one of {}", allowed_list(TOP_KEYS)),
+            ),
+        }
+    }
+}
+
+/// The node of device `i` of file `f` (it parsed, or it would not have been decoded).
+fn device_node(rep: &Report, f: usize, i: usize) -> Option<Node> {
+    let root = rep.files[f].root.as_ref()?;
+    match &root.get("devices")?.kind {
+        yaml::Kind::Seq(items) => items.get(i).cloned(),
+        _ => None,
+    }
+}
+
+/// Validates config texts (file path, text) into a [`Config`]; `errors` are reading errors
+/// found before (they are returned with the rest).
+pub(crate) fn build(
+    sources: Vec<(PathBuf, String)>,
+    secrets: Secrets<'_>,
+    errors: Vec<ConfigError>,
+) -> Result<Config, ConfigErrors> {
+    let mut rep = Report::new(errors);
+    let parsed: Vec<(usize, Parsed)> = sources
+        .into_iter()
+        .map(|(path, text)| parse_file(&mut rep, path, &text))
+        .collect();
+
+    // Merge.
+    let mut defaults: Option<(usize, Option<RawDefaults>)> = None;
+    let mut auths: BTreeMap<String, (usize, Option<RawAuth>)> = BTreeMap::new();
+    let mut modules: BTreeMap<String, (usize, Option<Vec<RawOid>>)> = BTreeMap::new();
+    let mut devices: Vec<(usize, usize, RawDevice)> = Vec::new();
+    for (f, p) in parsed {
+        if let Some(d) = p.defaults {
+            match &defaults {
+                Some((f0, _)) => {
+                    let first = rep.place(*f0, "defaults");
+                    rep.at(
+                        f,
+                        "defaults",
+                        format!("defaults already set at {first}; only one file may set them"),
+                    );
+                }
+                None => defaults = Some((f, d)),
+            }
+        }
+        for (name, a) in p.auths {
+            let key = join_key("auths", &name);
+            if let Some((f0, _)) = auths.get(&name) {
+                let first = rep.place(*f0, &key);
+                rep.at(
+                    f,
+                    &key,
+                    format!("auth `{name}` is already defined at {first}"),
+                );
+            } else {
+                auths.insert(name, (f, a));
+            }
+        }
+        for (name, m) in p.modules {
+            let key = join_key("modules", &name);
+            if name == IF_MIB {
+                rep.at(f, &key, "`if_mib` is built in and cannot be redefined");
+            } else if let Some((f0, _)) = modules.get(&name) {
+                let first = rep.place(*f0, &key);
+                rep.at(
+                    f,
+                    &key,
+                    format!("module `{name}` is already defined at {first}"),
+                );
+            } else {
+                modules.insert(name, (f, m));
+            }
+        }
+        devices.extend(p.devices.into_iter().map(|(i, d)| (f, i, d)));
+    }
+
+    // Validate the named things first, so devices can refer to them.
+    let auth_reg: Registry<super::Auth> = auths
+        .iter()
+        .map(|(name, (f, raw))| {
+            let a = raw
+                .as_ref()
+                .and_then(|raw| validate_auth(&mut rep, *f, name, raw, secrets));
+            (name.clone(), a.map(Arc::new))
+        })
+        .collect();
+    let mut module_reg: Registry<Module> = BTreeMap::new();
+    module_reg.insert(
+        IF_MIB.to_string(),
+        Some(Arc::new(Module {
+            name: IF_MIB.to_string(),
+            kind: ModuleKind::IfMib,
+        })),
+    );
+    for (name, (f, raw)) in &modules {
+        let path = join_key("modules", name);
+        let mut ok = raw.is_some();
+        if !is_module_name(name) {
+            rep.at(
+                *f,
+                &path,
+                "invalid module name: use letters, digits, `_`, `.` and `-`",
+            );
+            ok = false;
+        }
+        let specs = raw
+            .as_ref()
+            .and_then(|raw| validate_oid_list(&mut rep, *f, &path, raw));
+        let m = match specs {
+            Some(specs) if ok => {
+                if specs.is_empty() {
+                    rep.at(*f, &path, "a module needs at least one OID");
+                    None
+                } else {
+                    Some(Arc::new(Module {
+                        name: name.clone(),
+                        kind: ModuleKind::Oids(specs),
+                    }))
+                }
+            }
+            _ => None,
+        };
+        module_reg.insert(name.clone(), m);
+    }
+
+    let defaults = validate_defaults(&mut rep, defaults, &auth_reg, &module_reg);
+
+    let mut seen_names: HashMap<String, (usize, String)> = HashMap::new();
+    let mut out = Vec::with_capacity(devices.len());
+    for (f, i, raw) in &devices {
+        let Some(node) = device_node(&rep, *f, *i) else {
+            continue;
+        };
+        if let Some(d) = validate_device(
+            &mut rep,
+            *f,
+            *i,
+            raw,
+            &node,
+            &defaults,
+            &auth_reg,
+            &module_reg,
+            &mut seen_names,
+        ) {
+            out.push(Arc::new(d));
+        }
+    }
+
+    if rep.errors.is_empty() {
+        Ok(Config {
+            files: rep.files.into_iter().map(|f| f.path).collect(),
+            devices: out,
+            notes: rep.notes,
+        })
+    } else {
+        let mut errors = rep.errors;
+        // Stable, so errors without a line keep their order at the top of their file.
+        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        Err(ConfigErrors(errors))
+    }
+}

@@ -1,0 +1,397 @@
+//! Defaults and devices: what each device polls, with which credentials and timing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::modules::{decode_oid_list, validate_oid_list};
+use super::raw::{RawDefaults, RawDevice, Text};
+use super::report::Report;
+use super::scalars::{
+    check_label_name, check_timing, field_interval, field_range, field_timeout, is_device_name,
+    parse_address,
+};
+use super::yaml::{join_index, join_key, Node};
+use super::{Auth, Device, Module, ModuleKind};
+
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_RETRIES: u32 = 2;
+pub(crate) const DEFAULT_MAX_REPETITIONS: u32 = 25;
+pub(crate) const IF_MIB: &str = "if_mib";
+
+/// What a name in `auths` or `modules` resolves to; `None` for a broken definition.
+pub(crate) type Registry<T> = BTreeMap<String, Option<Arc<T>>>;
+
+/// Values from `defaults` (or built in), already validated.
+pub(crate) struct Defaults {
+    pub file: Option<usize>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub max_repetitions: u32,
+    /// False when a defaults timing value was invalid (reported), so device-level timing
+    /// checks against it would only repeat that error.
+    pub timing_ok: bool,
+    pub auth: DefaultRef<Arc<Auth>>,
+    pub modules: DefaultRef<Vec<Arc<Module>>>,
+}
+
+pub(crate) enum DefaultRef<T> {
+    /// Not given in defaults.
+    Absent,
+    /// Given and resolved.
+    Ok(T),
+    /// Given but broken (already reported).
+    Broken,
+}
+
+fn defined_list<T>(reg: &Registry<T>) -> String {
+    if reg.is_empty() {
+        "none are defined".to_string()
+    } else {
+        format!(
+            "defined: {}",
+            reg.keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// Resolves a list of module names; errors at `path[k]`. `None` if anything is wrong.
+fn resolve_modules(
+    rep: &mut Report,
+    f: usize,
+    path: &str,
+    names: &[Text],
+    reg: &Registry<Module>,
+) -> Option<Vec<Arc<Module>>> {
+    let mut out = Vec::with_capacity(names.len());
+    let mut ok = true;
+    for (k, n) in names.iter().enumerate() {
+        let key = join_index(path, k);
+        if names[..k].contains(n) {
+            rep.at(f, &key, format!("module `{}` is listed twice", n.0));
+            ok = false;
+            continue;
+        }
+        match reg.get(&n.0) {
+            Some(Some(m)) => out.push(m.clone()),
+            Some(None) => ok = false, // broken definition, already reported
+            None => {
+                rep.at(
+                    f,
+                    &key,
+                    format!("unknown module `{}`; {}", n.0, defined_list(reg)),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+fn resolve_auth(
+    rep: &mut Report,
+    f: usize,
+    key: &str,
+    name: &str,
+    reg: &Registry<Auth>,
+) -> Option<Arc<Auth>> {
+    match reg.get(name) {
+        Some(a) => a.clone(),
+        None => {
+            rep.at(
+                f,
+                key,
+                format!("unknown auth `{name}`; {}", defined_list(reg)),
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn validate_defaults(
+    rep: &mut Report,
+    raw: Option<(usize, Option<RawDefaults>)>,
+    auths: &Registry<Auth>,
+    modules: &Registry<Module>,
+) -> Defaults {
+    let if_mib = modules
+        .get(IF_MIB)
+        .cloned()
+        .flatten()
+        .into_iter()
+        .collect::<Vec<_>>();
+    let mut d = Defaults {
+        file: None,
+        interval: DEFAULT_INTERVAL,
+        timeout: DEFAULT_TIMEOUT,
+        retries: DEFAULT_RETRIES,
+        max_repetitions: DEFAULT_MAX_REPETITIONS,
+        timing_ok: true,
+        auth: DefaultRef::Absent,
+        modules: DefaultRef::Ok(if_mib),
+    };
+    let Some((f, raw)) = raw else { return d };
+    d.file = Some(f);
+    let Some(raw) = raw else {
+        // Broken section (reported): devices relying on it would only repeat errors.
+        d.timing_ok = false;
+        d.auth = DefaultRef::Broken;
+        d.modules = DefaultRef::Broken;
+        return d;
+    };
+    let before = rep.count();
+    if let Some(t) = &raw.interval {
+        d.interval = field_interval(rep, f, "defaults.interval", t).unwrap_or(d.interval);
+    }
+    if let Some(t) = &raw.timeout {
+        d.timeout = field_timeout(rep, f, "defaults.timeout", t).unwrap_or(d.timeout);
+    }
+    if let Some(r) = raw.retries {
+        d.retries = field_range(rep, f, "defaults.retries", r, 0, 10).unwrap_or(d.retries);
+    }
+    if let Some(m) = raw.max_repetitions {
+        d.max_repetitions = field_range(rep, f, "defaults.max_repetitions", m, 1, 1000)
+            .unwrap_or(d.max_repetitions);
+    }
+    d.timing_ok = rep.count() == before;
+    if d.timing_ok {
+        let key = if raw.timeout.is_some() {
+            "defaults.timeout"
+        } else if raw.retries.is_some() {
+            "defaults.retries"
+        } else {
+            "defaults.interval"
+        };
+        let before = rep.count();
+        check_timing(rep, f, key, d.interval, d.timeout, d.retries);
+        d.timing_ok = rep.count() == before;
+    }
+    if let Some(a) = &raw.auth {
+        d.auth = match resolve_auth(rep, f, "defaults.auth", &a.0, auths) {
+            Some(a) => DefaultRef::Ok(a),
+            None => DefaultRef::Broken,
+        };
+    }
+    if let Some(names) = &raw.modules {
+        d.modules = match resolve_modules(rep, f, "defaults.modules", names, modules) {
+            Some(m) => DefaultRef::Ok(m),
+            None => DefaultRef::Broken,
+        };
+    }
+    d
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn validate_device(
+    rep: &mut Report,
+    f: usize,
+    i: usize,
+    raw: &RawDevice,
+    node: &Node,
+    defaults: &Defaults,
+    auths: &Registry<Auth>,
+    modules: &Registry<Module>,
+    seen_names: &mut HashMap<String, (usize, String)>,
+) -> Option<Device> {
+    let p = join_index("devices", i);
+    let key = |k: &str| join_key(&p, k);
+    let before = rep.count();
+
+    let name = match &raw.name {
+        None => {
+            rep.at(f, &p, "missing required key `name`");
+            None
+        }
+        Some(n) if !is_device_name(&n.0) => {
+            rep.at(
+                f,
+                &key("name"),
+                format!(
+                    "invalid device name `{}`: use letters, digits, `_`, `.`, `:` and `-`",
+                    n.0
+                ),
+            );
+            None
+        }
+        Some(n) => {
+            if let Some((f0, p0)) = seen_names.get(&n.0) {
+                let first = rep.place(*f0, p0);
+                rep.at(
+                    f,
+                    &key("name"),
+                    format!("device `{}` is already defined at {first}", n.0),
+                );
+            } else {
+                seen_names.insert(n.0.clone(), (f, p.clone()));
+            }
+            Some(n.0.clone())
+        }
+    };
+
+    let address = match &raw.address {
+        None => {
+            rep.at(f, &p, "missing required key `address`");
+            None
+        }
+        Some(a) => match parse_address(&a.0) {
+            Ok((host, port)) => Some((a.0.clone(), host, port)),
+            Err(e) => {
+                rep.at(f, &key("address"), e);
+                None
+            }
+        },
+    };
+
+    // Timing: each field on its own, then the combination if the device changed any of it.
+    let t_before = rep.count();
+    let interval = match &raw.interval {
+        Some(t) => field_interval(rep, f, &key("interval"), t),
+        None => Some(defaults.interval),
+    };
+    let timeout = match &raw.timeout {
+        Some(t) => field_timeout(rep, f, &key("timeout"), t),
+        None => Some(defaults.timeout),
+    };
+    let retries = match raw.retries {
+        Some(r) => field_range(rep, f, &key("retries"), r, 0, 10),
+        None => Some(defaults.retries),
+    };
+    let max_repetitions = match raw.max_repetitions {
+        Some(m) => field_range(rep, f, &key("max_repetitions"), m, 1, 1000),
+        None => Some(defaults.max_repetitions),
+    };
+    let overrides_timing = raw.interval.is_some() || raw.timeout.is_some() || raw.retries.is_some();
+    if rep.count() == t_before && overrides_timing && defaults.timing_ok {
+        if let (Some(iv), Some(to), Some(re)) = (interval, timeout, retries) {
+            let k = if raw.timeout.is_some() {
+                key("timeout")
+            } else if raw.retries.is_some() {
+                key("retries")
+            } else {
+                key("interval")
+            };
+            check_timing(rep, f, &k, iv, to, re);
+        }
+    }
+
+    let auth = match (&raw.auth, &defaults.auth) {
+        (Some(a), _) => resolve_auth(rep, f, &key("auth"), &a.0, auths),
+        (None, DefaultRef::Ok(a)) => Some(a.clone()),
+        (None, DefaultRef::Broken) => None,
+        (None, DefaultRef::Absent) => {
+            rep.at(f, &p, "no auth: set `auth` on the device or in `defaults`");
+            None
+        }
+    };
+
+    let mut mods = match (&raw.modules, &defaults.modules) {
+        (Some(names), _) => resolve_modules(rep, f, &key("modules"), names, modules),
+        (None, DefaultRef::Ok(m)) => Some(m.clone()),
+        (None, _) => None,
+    };
+
+    let mut labels = BTreeMap::new();
+    for (k, v) in raw.labels.iter().flatten() {
+        match check_label_name(k) {
+            Ok(()) => {
+                labels.insert(k.clone(), v.0.clone());
+            }
+            Err(e) => rep.at(f, &join_key(&key("labels"), k), e),
+        }
+    }
+
+    // The device's own OIDs, as a module after the named ones.
+    let mut own_paths = Vec::new();
+    if let Some(items) = node.get("oids").filter(|_| raw.oids.is_some()) {
+        let path = key("oids");
+        let raws = decode_oid_list(rep, f, &path, items);
+        let specs = raws.and_then(|r| validate_oid_list(rep, f, &path, &r));
+        match (specs, &name, &mut mods) {
+            (Some(specs), Some(n), Some(m)) if !specs.is_empty() => {
+                own_paths = (0..specs.len())
+                    .map(|j| join_key(&join_index(&path, j), "name"))
+                    .collect();
+                m.push(Arc::new(Module {
+                    name: format!("device:{n}"),
+                    kind: ModuleKind::Oids(specs),
+                }));
+            }
+            (Some(_), ..) => {}
+            (None, ..) => mods = None,
+        }
+    }
+
+    if let Some(m) = &mods {
+        if m.is_empty() {
+            rep.at(f, &p, "nothing to poll: no modules and no oids");
+        }
+        check_metric_collisions(rep, f, &key("modules"), m, &own_paths);
+    }
+
+    if rep.count() > before {
+        return None;
+    }
+    let (address, host, port) = address?;
+    let origin = rep.place(f, &p);
+    Some(Device {
+        name: name?,
+        host,
+        port,
+        address,
+        interval: interval?,
+        timeout: timeout?,
+        retries: retries?,
+        max_repetitions: max_repetitions?,
+        auth: auth?,
+        modules: mods?,
+        labels,
+        origin,
+    })
+}
+
+/// Two modules of one device exporting the same metric name. Duplicates within one module
+/// were reported with that module. `own_paths` are the key paths of the device's own OIDs
+/// (the last module), where a collision is best reported.
+fn check_metric_collisions(
+    rep: &mut Report,
+    f: usize,
+    modules_key: &str,
+    mods: &[Arc<Module>],
+    own_paths: &[String],
+) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (mi, m) in mods.iter().enumerate() {
+        let ModuleKind::Oids(specs) = &m.kind else {
+            continue;
+        };
+        let own = mi + 1 == mods.len() && !own_paths.is_empty();
+        for (j, s) in specs.iter().enumerate() {
+            match seen.get(s.name.as_str()) {
+                Some(first) if *first != m.name => {
+                    let k = if own {
+                        own_paths[j].clone()
+                    } else {
+                        modules_key.to_string()
+                    };
+                    rep.at(
+                        f,
+                        &k,
+                        format!(
+                            "metric `{}` is defined by both module `{first}` and `{}`",
+                            s.name, m.name
+                        ),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(&s.name, &m.name);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The effective config for `GET /config`: every device expanded, secrets as `<secret>`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::scalars::fmt_duration;
+use super::SecurityLevel;
+use super::{Auth, AuthKind, AuthProtocol, Config, Module, ModuleKind, OidKind, PrivProtocol};
+
+#[derive(Serialize)]
+struct ConfigView<'a> {
+    files: Vec<String>,
+    devices: Vec<DeviceView<'a>>,
+    auths: BTreeMap<&'a str, AuthView<'a>>,
+    modules: BTreeMap<&'a str, ModuleView<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeviceView<'a> {
+    name: &'a str,
+    address: &'a str,
+    host: &'a str,
+    port: u16,
+    interval: String,
+    timeout: String,
+    retries: u32,
+    max_repetitions: u32,
+    auth: &'a str,
+    modules: Vec<&'a str>,
+    labels: &'a BTreeMap<String, String>,
+    origin: &'a str,
+}
+
+const REDACTED: &str = "<secret>";
+
+#[derive(Serialize, Default)]
+struct AuthView<'a> {
+    version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    community: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security_level: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_password: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priv_protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priv_password: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ModuleView<'a> {
+    BuiltIn(&'static str),
+    Oids(Vec<OidView<'a>>),
+}
+
+#[derive(Serialize)]
+struct OidView<'a> {
+    name: &'a str,
+    oid: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    walk: bool,
+    help: &'a str,
+}
+
+fn auth_view(a: &Auth) -> AuthView<'_> {
+    // Secrets are never read here: the view only says that one is set.
+    match &a.kind {
+        AuthKind::V1 { .. } => AuthView {
+            version: "1",
+            community: Some(REDACTED),
+            ..AuthView::default()
+        },
+        AuthKind::V2c { .. } => AuthView {
+            version: "2c",
+            community: Some(REDACTED),
+            ..AuthView::default()
+        },
+        AuthKind::V3(u) => AuthView {
+            version: "3",
+            username: Some(&u.username),
+            security_level: Some(match u.security_level {
+                SecurityLevel::NoAuthNoPriv => "noAuthNoPriv",
+                SecurityLevel::AuthNoPriv => "authNoPriv",
+                SecurityLevel::AuthPriv => "authPriv",
+            }),
+            auth_protocol: u.auth.as_ref().map(|(p, _)| match p {
+                AuthProtocol::Md5 => "MD5",
+                AuthProtocol::Sha => "SHA",
+                AuthProtocol::Sha224 => "SHA224",
+                AuthProtocol::Sha256 => "SHA256",
+                AuthProtocol::Sha384 => "SHA384",
+                AuthProtocol::Sha512 => "SHA512",
+            }),
+            auth_password: u.auth.as_ref().map(|_| REDACTED),
+            priv_protocol: u.privacy.as_ref().map(|(p, _)| match p {
+                PrivProtocol::Des => "DES",
+                PrivProtocol::Aes => "AES",
+                PrivProtocol::Aes192 => "AES192",
+                PrivProtocol::Aes256 => "AES256",
+                PrivProtocol::Aes192C => "AES192C",
+                PrivProtocol::Aes256C => "AES256C",
+            }),
+            priv_password: u.privacy.as_ref().map(|_| REDACTED),
+            context_name: (!u.context_name.is_empty()).then_some(u.context_name.as_str()),
+            community: None,
+        },
+    }
+}
+
+fn module_view(m: &Module) -> ModuleView<'_> {
+    match &m.kind {
+        ModuleKind::IfMib => {
+            ModuleView::BuiltIn("built in: ifTable, ifXTable and the system group")
+        }
+        ModuleKind::Oids(specs) => ModuleView::Oids(
+            specs
+                .iter()
+                .map(|s| OidView {
+                    name: &s.name,
+                    oid: s.oid.to_string(),
+                    kind: match s.kind {
+                        OidKind::Gauge => "gauge",
+                        OidKind::Counter => "counter",
+                        OidKind::Info => "info",
+                    },
+                    walk: s.walk,
+                    help: &s.help,
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The effective config as YAML, for the `/config` endpoint: every device fully expanded
+/// (defaults applied), the auths and modules the devices use, and every secret shown as
+/// `<secret>`.
+pub fn render_redacted(config: &Config) -> String {
+    let mut view = ConfigView {
+        files: config
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        devices: Vec::with_capacity(config.devices.len()),
+        auths: BTreeMap::new(),
+        modules: BTreeMap::new(),
+    };
+    for d in &config.devices {
+        view.auths
+            .entry(d.auth.name.as_str())
+            .or_insert_with(|| auth_view(&d.auth));
+        for m in &d.modules {
+            view.modules
+                .entry(m.name.as_str())
+                .or_insert_with(|| module_view(m));
+        }
+        view.devices.push(DeviceView {
+            name: &d.name,
+            address: &d.address,
+            host: &d.host,
+            port: d.port,
+            interval: fmt_duration(d.interval),
+            timeout: fmt_duration(d.timeout),
+            retries: d.retries,
+            max_repetitions: d.max_repetitions,
+            auth: &d.auth.name,
+            modules: d.modules.iter().map(|m| m.name.as_str()).collect(),
+            labels: &d.labels,
+            origin: &d.origin,
+        });
+    }
+    match serde_json::to_value(&view) {
+        Ok(v) => to_yaml(&v),
+        Err(e) => format!("# cannot render config: {e}\n"),
+    }
+}
+
+/// A JSON value as a YAML document (yaml-rust2's emitter quotes what needs quoting).
+fn to_yaml(v: &serde_json::Value) -> String {
+    fn conv(v: &serde_json::Value) -> yaml_rust2::Yaml {
+        use yaml_rust2::Yaml;
+        match v {
+            serde_json::Value::Null => Yaml::Null,
+            serde_json::Value::Bool(b) => Yaml::Boolean(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Yaml::Integer(i),
+                None => Yaml::Real(n.to_string()),
+            },
+            serde_json::Value::String(s) => Yaml::String(s.clone()),
+            serde_json::Value::Array(a) => Yaml::Array(a.iter().map(conv).collect()),
+            serde_json::Value::Object(o) => Yaml::Hash(
+                o.iter()
+                    .map(|(k, v)| (Yaml::String(k.clone()), conv(v)))
+                    .collect(),
+            ),
+        }
+    }
+    let mut out = String::new();
+    let mut emitter = yaml_rust2::YamlEmitter::new(&mut out);
+    if let Err(e) = emitter.dump(&conv(v)) {
+        return format!("# cannot render config: {e}\n");
+    }
+    out.push('\n');
+    out
+}
