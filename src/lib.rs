@@ -27,4 +27,5 @@ pub mod metrics;
 pub mod poller;
 pub mod sim;
 pub mod snmp;
+pub mod table;
 pub mod web;

@@ -4,15 +4,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::modules::{decode_oid_list, validate_oid_list};
-use super::raw::{RawDefaults, RawDevice, Text};
+use super::modules::{decode_oid_list, unanchored, validate_module, RawModule};
+use super::raw::{RawDefaults, RawDevice, RawModuleRule, Text};
 use super::report::Report;
 use super::scalars::{
     check_label_name, check_timing, field_interval, field_range, field_timeout, is_device_name,
     parse_address,
 };
 use super::yaml::{join_index, join_key, Node};
-use super::{Auth, Device, Module, ModuleKind};
+use super::{Auth, Device, Module, ModuleKind, ModuleRule};
+use crate::snmp::Oid;
+use crate::table::Flavor;
 
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -20,8 +22,22 @@ pub(crate) const DEFAULT_RETRIES: u32 = 2;
 pub(crate) const DEFAULT_MAX_REPETITIONS: u32 = 25;
 pub(crate) const IF_MIB: &str = "if_mib";
 
-/// What a name in `auths` or `modules` resolves to; `None` for a broken definition.
+/// What a name in `auths` resolves to; `None` for a broken definition.
 pub(crate) type Registry<T> = BTreeMap<String, Option<Arc<T>>>;
+
+/// What a module name resolves to.
+pub(crate) enum Entry {
+    /// A module.
+    Ok(Arc<Module>),
+    /// A broken definition (already reported).
+    Broken,
+    /// A name several module files define; the qualified names to choose from.
+    Ambiguous(Vec<String>),
+}
+
+/// Module names: built in, the config's `modules`, and module files' modules under their
+/// qualified (`stem:name`) and, where unambiguous, plain names.
+pub(crate) type Modules = BTreeMap<String, Entry>;
 
 /// Values from `defaults` (or built in), already validated.
 pub(crate) struct Defaults {
@@ -35,6 +51,7 @@ pub(crate) struct Defaults {
     pub timing_ok: bool,
     pub auth: DefaultRef<Arc<Auth>>,
     pub modules: DefaultRef<Vec<Arc<Module>>>,
+    pub module_rules: DefaultRef<Vec<Arc<ModuleRule>>>,
 }
 
 pub(crate) enum DefaultRef<T> {
@@ -46,18 +63,16 @@ pub(crate) enum DefaultRef<T> {
     Broken,
 }
 
-fn defined_list<T>(reg: &Registry<T>) -> String {
+fn defined_list<T>(reg: &BTreeMap<String, T>) -> String {
+    const SHOWN: usize = 24;
     if reg.is_empty() {
-        "none are defined".to_string()
-    } else {
-        format!(
-            "defined: {}",
-            reg.keys()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        return "none are defined".to_string();
     }
+    let mut names: Vec<&str> = reg.keys().map(String::as_str).take(SHOWN).collect();
+    if reg.len() > SHOWN {
+        names.push("…");
+    }
+    format!("defined: {}", names.join(", "))
 }
 
 /// Resolves a list of module names; errors at `path[k]`. `None` if anything is wrong.
@@ -66,7 +81,7 @@ fn resolve_modules(
     f: usize,
     path: &str,
     names: &[Text],
-    reg: &Registry<Module>,
+    reg: &Modules,
 ) -> Option<Vec<Arc<Module>>> {
     let mut out = Vec::with_capacity(names.len());
     let mut ok = true;
@@ -78,8 +93,20 @@ fn resolve_modules(
             continue;
         }
         match reg.get(&n.0) {
-            Some(Some(m)) => out.push(m.clone()),
-            Some(None) => ok = false, // broken definition, already reported
+            Some(Entry::Ok(m)) => out.push(m.clone()),
+            Some(Entry::Broken) => ok = false, // broken definition, already reported
+            Some(Entry::Ambiguous(choices)) => {
+                rep.at(
+                    f,
+                    &key,
+                    format!(
+                        "module `{}` is defined by several module files; name one of {}",
+                        n.0,
+                        choices.join(", ")
+                    ),
+                );
+                ok = false;
+            }
             None => {
                 rep.at(
                     f,
@@ -91,6 +118,66 @@ fn resolve_modules(
         }
     }
     ok.then_some(out)
+}
+
+/// Validates `module_rules` at `path`.
+fn resolve_rules(
+    rep: &mut Report,
+    f: usize,
+    path: &str,
+    raws: &[RawModuleRule],
+    reg: &Modules,
+) -> Option<Vec<Arc<ModuleRule>>> {
+    let before = rep.count();
+    let mut out = Vec::with_capacity(raws.len());
+    for (i, raw) in raws.iter().enumerate() {
+        let p = join_index(path, i);
+        let oid = raw.sys_object_id.as_ref().and_then(|t| {
+            // `1.3.6.1.4.1.9.` (as often written, with a dot) and `1.3.6.1.4.1.9` are the
+            // same prefix: matched arc by arc.
+            let text = t.0.strip_suffix('.').unwrap_or(&t.0);
+            match text.parse::<Oid>() {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    rep.at(
+                        f,
+                        &join_key(&p, "sys_object_id"),
+                        format!("invalid sysObjectID prefix `{}`: {e}", t.0),
+                    );
+                    None
+                }
+            }
+        });
+        let descr = raw
+            .sys_descr
+            .as_ref()
+            .and_then(|t| unanchored(rep, f, &join_key(&p, "sys_descr"), &t.0));
+        if raw.sys_object_id.is_none() && raw.sys_descr.is_none() {
+            rep.at(
+                f,
+                &p,
+                "a module rule needs `sys_object_id` (a prefix) or `sys_descr` (a regex), or both",
+            );
+        }
+        let modules = match &raw.modules {
+            Some(names) if !names.is_empty() => {
+                resolve_modules(rep, f, &join_key(&p, "modules"), names, reg)
+            }
+            _ => {
+                rep.at(f, &p, "a module rule needs `modules` (the modules it adds)");
+                None
+            }
+        };
+        if let Some(modules) = modules {
+            out.push(Arc::new(ModuleRule {
+                sys_object_id: oid,
+                sys_descr: descr,
+                modules,
+                origin: rep.place(f, &p),
+            }));
+        }
+    }
+    (rep.count() == before).then_some(out)
 }
 
 fn resolve_auth(
@@ -117,14 +204,12 @@ pub(crate) fn validate_defaults(
     rep: &mut Report,
     raw: Option<(usize, Option<RawDefaults>)>,
     auths: &Registry<Auth>,
-    modules: &Registry<Module>,
+    modules: &Modules,
 ) -> Defaults {
-    let if_mib = modules
-        .get(IF_MIB)
-        .cloned()
-        .flatten()
-        .into_iter()
-        .collect::<Vec<_>>();
+    let if_mib = match modules.get(IF_MIB) {
+        Some(Entry::Ok(m)) => vec![m.clone()],
+        _ => Vec::new(),
+    };
     let mut d = Defaults {
         file: None,
         interval: DEFAULT_INTERVAL,
@@ -134,6 +219,7 @@ pub(crate) fn validate_defaults(
         timing_ok: true,
         auth: DefaultRef::Absent,
         modules: DefaultRef::Ok(if_mib),
+        module_rules: DefaultRef::Ok(Vec::new()),
     };
     let Some((f, raw)) = raw else { return d };
     d.file = Some(f);
@@ -142,6 +228,7 @@ pub(crate) fn validate_defaults(
         d.timing_ok = false;
         d.auth = DefaultRef::Broken;
         d.modules = DefaultRef::Broken;
+        d.module_rules = DefaultRef::Broken;
         return d;
     };
     let before = rep.count();
@@ -183,6 +270,12 @@ pub(crate) fn validate_defaults(
             None => DefaultRef::Broken,
         };
     }
+    if let Some(rules) = &raw.module_rules {
+        d.module_rules = match resolve_rules(rep, f, "defaults.module_rules", rules, modules) {
+            Some(r) => DefaultRef::Ok(r),
+            None => DefaultRef::Broken,
+        };
+    }
     d
 }
 
@@ -195,7 +288,7 @@ pub(crate) fn validate_device(
     node: &Node,
     defaults: &Defaults,
     auths: &Registry<Auth>,
-    modules: &Registry<Module>,
+    modules: &Modules,
     seen_names: &mut HashMap<String, (usize, String)>,
 ) -> Option<Device> {
     let p = join_index("devices", i);
@@ -294,6 +387,12 @@ pub(crate) fn validate_device(
         (None, DefaultRef::Ok(m)) => Some(m.clone()),
         (None, _) => None,
     };
+    // A device's own rules replace the defaults' (`module_rules: []` turns them off).
+    let rules = match (&raw.module_rules, &defaults.module_rules) {
+        (Some(r), _) => resolve_rules(rep, f, &key("module_rules"), r, modules),
+        (None, DefaultRef::Ok(r)) => Some(r.clone()),
+        (None, _) => None,
+    };
 
     let mut labels = BTreeMap::new();
     for (k, v) in raw.labels.iter().flatten() {
@@ -309,16 +408,23 @@ pub(crate) fn validate_device(
     let mut own_paths = Vec::new();
     if let Some(items) = node.get("oids").filter(|_| raw.oids.is_some()) {
         let path = key("oids");
-        let raws = decode_oid_list(rep, f, &path, items);
-        let specs = raws.and_then(|r| validate_oid_list(rep, f, &path, &r));
-        match (specs, &name, &mut mods) {
-            (Some(specs), Some(n), Some(m)) if !specs.is_empty() => {
-                own_paths = (0..specs.len())
+        let module = decode_oid_list(rep, f, &path, items).and_then(|oids| {
+            let raw = RawModule {
+                oids,
+                oids_path: path.clone(),
+                filters: Vec::new(),
+            };
+            validate_module(rep, f, &path, &raw)
+        });
+        match (module, &name, &mut mods) {
+            (Some(module), Some(n), Some(m)) => {
+                own_paths = (0..module.metrics.len())
                     .map(|j| join_key(&join_index(&path, j), "name"))
                     .collect();
                 m.push(Arc::new(Module {
                     name: format!("device:{n}"),
-                    kind: ModuleKind::Oids(specs),
+                    kind: ModuleKind::Table(Arc::new(module)),
+                    origin: rep.place(f, &path),
                 }));
             }
             (Some(_), ..) => {}
@@ -327,10 +433,12 @@ pub(crate) fn validate_device(
     }
 
     if let Some(m) = &mods {
-        if m.is_empty() {
+        if m.is_empty() && rules.as_ref().is_none_or(Vec::is_empty) {
             rep.at(f, &p, "nothing to poll: no modules and no oids");
         }
         check_metric_collisions(rep, f, &key("modules"), m, &own_paths);
+        let ruled = rules.iter().flatten().flat_map(|r| r.modules.iter());
+        check_label_clashes(rep, f, &key("labels"), &labels, m.iter().chain(ruled));
     }
 
     if rep.count() > before {
@@ -349,14 +457,16 @@ pub(crate) fn validate_device(
         max_repetitions: max_repetitions?,
         auth: auth?,
         modules: mods?,
+        module_rules: rules?,
         labels,
         origin,
     })
 }
 
-/// Two modules of one device exporting the same metric name. Duplicates within one module
-/// were reported with that module. `own_paths` are the key paths of the device's own OIDs
-/// (the last module), where a collision is best reported.
+/// Two of octopoll's own modules of one device exporting the same metric name (module
+/// files may overlap: the same series from two of them is exposed once). Duplicates within
+/// one module were reported with that module. `own_paths` are the key paths of the
+/// device's own OIDs (the last module), where a collision is best reported.
 fn check_metric_collisions(
     rep: &mut Report,
     f: usize,
@@ -366,12 +476,15 @@ fn check_metric_collisions(
 ) {
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for (mi, m) in mods.iter().enumerate() {
-        let ModuleKind::Oids(specs) = &m.kind else {
+        let ModuleKind::Table(t) = &m.kind else {
             continue;
         };
+        if t.flavor != Flavor::Octopoll {
+            continue;
+        }
         let own = mi + 1 == mods.len() && !own_paths.is_empty();
-        for (j, s) in specs.iter().enumerate() {
-            match seen.get(s.name.as_str()) {
+        for (j, s) in t.metrics.iter().enumerate() {
+            match seen.get(&*s.name) {
                 Some(first) if *first != m.name => {
                     let k = if own {
                         own_paths[j].clone()
@@ -390,6 +503,40 @@ fn check_metric_collisions(
                 Some(_) => {}
                 None => {
                     seen.insert(&s.name, &m.name);
+                }
+            }
+        }
+    }
+}
+
+/// A device label that a module's series also carry would make them invalid.
+fn check_label_clashes<'m>(
+    rep: &mut Report,
+    f: usize,
+    labels_key: &str,
+    labels: &BTreeMap<String, String>,
+    mods: impl Iterator<Item = &'m Arc<Module>>,
+) {
+    if labels.is_empty() {
+        return;
+    }
+    let mut reported = std::collections::HashSet::new();
+    for m in mods {
+        let ModuleKind::Table(t) = &m.kind else {
+            continue;
+        };
+        for metric in &t.metrics {
+            for l in metric.label_names(t.flavor) {
+                if labels.contains_key(&*l) && reported.insert(l.clone()) {
+                    rep.at(
+                        f,
+                        &join_key(labels_key, &l),
+                        format!(
+                            "label `{l}` is also set by module `{}` (metric `{}`); rename the \
+                             device label",
+                            m.name, metric.name
+                        ),
+                    );
                 }
             }
         }

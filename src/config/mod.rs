@@ -8,6 +8,7 @@ mod auths;
 mod build;
 mod devices;
 mod files;
+mod module_files;
 mod modules;
 mod raw;
 mod redact;
@@ -23,7 +24,7 @@ pub mod yaml;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use redact::render_redacted;
+pub use redact::{render_redacted, render_redacted_with};
 pub use scalars::parse_duration;
 pub use types::*;
 

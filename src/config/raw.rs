@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 /// Keys allowed at the top of a file.
-pub const TOP_KEYS: &[&str] = &["defaults", "auths", "modules", "devices"];
+pub const TOP_KEYS: &[&str] = &["module_files", "defaults", "auths", "modules", "devices"];
 
 /// A scalar read as text whatever YAML typed it as (`version: 3`, `community: 12345`,
 /// `rack: 12`), so that numbers and booleans where strings are expected are not errors.
@@ -60,6 +60,16 @@ pub struct RawDefaults {
     pub max_repetitions: Option<i64>,
     pub auth: Option<Text>,
     pub modules: Option<Vec<Text>>,
+    pub module_rules: Option<Vec<RawModuleRule>>,
+}
+
+/// One of `module_rules`: modules added when the device says what it is.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModuleRule {
+    pub sys_object_id: Option<Text>,
+    pub sys_descr: Option<Text>,
+    pub modules: Option<Vec<Text>>,
 }
 
 /// One entry of `auths`.
@@ -80,7 +90,7 @@ pub struct RawAuth {
     pub context_name: Option<Text>,
 }
 
-/// One OID spec, in a module or a device's `oids`.
+/// One metric, in a module or a device's `oids` (octopoll's format).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOid {
@@ -90,6 +100,154 @@ pub struct RawOid {
     pub kind: Option<Text>,
     pub walk: Option<bool>,
     pub help: Option<Text>,
+    pub indexes: Option<Vec<RawIndex>>,
+    pub lookups: Option<Vec<RawLookup>>,
+    pub enum_values: Option<BTreeMap<i64, Text>>,
+    pub scale: Option<f64>,
+    pub offset: Option<f64>,
+    pub regex_extracts: Option<BTreeMap<String, Vec<RawRegexExtract>>>,
+    pub datetime_pattern: Option<Text>,
+    pub display_hint: Option<Text>,
+}
+
+/// A module written as a mapping: its metrics and its dynamic filters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModuleMap {
+    /// Decoded on its own (each entry reported at its line).
+    pub oids: Option<serde::de::IgnoredAny>,
+    pub filters: Option<Vec<RawFilter>>,
+}
+
+/// One index of a walked metric.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndex {
+    pub labelname: Option<Text>,
+    #[serde(rename = "type")]
+    pub kind: Option<Text>,
+    pub fixed_size: Option<i64>,
+    pub implied: Option<bool>,
+    pub enum_values: Option<BTreeMap<i64, Text>>,
+}
+
+/// One lookup (octopoll's format also takes `drop_source_indexes`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLookup {
+    pub labels: Option<Vec<Text>>,
+    pub labelname: Option<Text>,
+    pub oid: Option<Text>,
+    #[serde(rename = "type")]
+    pub kind: Option<Text>,
+    pub enum_values: Option<BTreeMap<i64, Text>>,
+    pub display_hint: Option<Text>,
+    pub drop_source_indexes: Option<bool>,
+}
+
+/// One regex extract candidate.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegexExtract {
+    pub value: Option<Text>,
+    pub regex: Option<Text>,
+}
+
+/// One dynamic filter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFilter {
+    pub oid: Option<Text>,
+    pub targets: Option<Vec<Text>>,
+    pub values: Option<Vec<Text>>,
+}
+
+// === snmp_exporter's generated snmp.yml ===
+
+/// A module of an snmp_exporter file (0.23 and later; the older format adds `version` and
+/// `auth`, which octopoll reads and ignores: its own `auths` decide credentials).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExporterModule {
+    pub walk: Option<Vec<Text>>,
+    pub get: Option<Vec<Text>>,
+    /// Decoded on its own (each entry reported at its line).
+    pub metrics: Option<serde::de::IgnoredAny>,
+    pub max_repetitions: Option<i64>,
+    pub retries: Option<i64>,
+    pub timeout: Option<Text>,
+    pub use_unconnected_udp_socket: Option<bool>,
+    pub allow_nonincreasing_oids: Option<bool>,
+    pub filters: Option<Vec<RawFilter>>,
+    /// Older format only.
+    pub version: Option<i64>,
+    /// Older format only.
+    pub auth: Option<serde::de::IgnoredAny>,
+}
+
+/// A metric of an snmp_exporter file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExporterMetric {
+    pub name: Option<Text>,
+    pub oid: Option<Text>,
+    #[serde(rename = "type")]
+    pub kind: Option<Text>,
+    pub help: Option<Text>,
+    pub indexes: Option<Vec<RawIndex>>,
+    pub lookups: Option<Vec<RawExporterLookup>>,
+    pub enum_values: Option<BTreeMap<i64, Text>>,
+    pub scale: Option<f64>,
+    pub offset: Option<f64>,
+    pub regex_extracts: Option<BTreeMap<String, Vec<RawRegexExtract>>>,
+    pub datetime_pattern: Option<Text>,
+    pub display_hint: Option<Text>,
+}
+
+/// A lookup of an snmp_exporter file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExporterLookup {
+    pub labels: Option<Vec<Text>>,
+    pub labelname: Option<Text>,
+    pub oid: Option<Text>,
+    #[serde(rename = "type")]
+    pub kind: Option<Text>,
+    pub enum_values: Option<BTreeMap<i64, Text>>,
+    pub display_hint: Option<Text>,
+}
+
+impl RawExporterMetric {
+    /// As octopoll's raw metric (the fields it shares), for one validator of both.
+    pub fn into_common(self) -> RawOid {
+        RawOid {
+            name: self.name,
+            oid: self.oid,
+            kind: self.kind,
+            walk: None,
+            help: self.help,
+            indexes: self.indexes,
+            lookups: self.lookups.map(|ls| {
+                ls.into_iter()
+                    .map(|l| RawLookup {
+                        labels: l.labels,
+                        labelname: l.labelname,
+                        oid: l.oid,
+                        kind: l.kind,
+                        enum_values: l.enum_values,
+                        display_hint: l.display_hint,
+                        drop_source_indexes: None,
+                    })
+                    .collect()
+            }),
+            enum_values: self.enum_values,
+            scale: self.scale,
+            offset: self.offset,
+            regex_extracts: self.regex_extracts,
+            datetime_pattern: self.datetime_pattern,
+            display_hint: self.display_hint,
+        }
+    }
 }
 
 /// One entry of `devices`.
@@ -104,6 +262,7 @@ pub struct RawDevice {
     pub retries: Option<i64>,
     pub max_repetitions: Option<i64>,
     pub modules: Option<Vec<Text>>,
+    pub module_rules: Option<Vec<RawModuleRule>>,
     pub labels: Option<BTreeMap<String, Text>>,
     /// Decoded on its own from the device's node (each entry reported at its line).
     pub oids: Option<serde::de::IgnoredAny>,

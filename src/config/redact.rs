@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::modules::{render_name, value_type_name};
 use super::scalars::fmt_duration;
 use super::SecurityLevel;
-use super::{Auth, AuthKind, AuthProtocol, Config, Module, ModuleKind, OidKind, PrivProtocol};
+use super::{Auth, AuthKind, AuthProtocol, Config, Module, ModuleKind, PrivProtocol};
+use crate::table::{Flavor, Metric, Render};
 
 #[derive(Serialize)]
 struct ConfigView<'a> {
@@ -28,6 +30,11 @@ struct DeviceView<'a> {
     max_repetitions: u32,
     auth: &'a str,
     modules: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    module_rules: Vec<String>,
+    /// Modules the rules chose at the latest poll.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modules_by_rule: Option<Vec<String>>,
     labels: &'a BTreeMap<String, String>,
     origin: &'a str,
 }
@@ -60,6 +67,20 @@ struct AuthView<'a> {
 enum ModuleView<'a> {
     BuiltIn(&'static str),
     Oids(Vec<OidView<'a>>),
+    Table(TableView<'a>),
+}
+
+/// A module with filters, or one from a module file.
+#[derive(Serialize)]
+struct TableView<'a> {
+    origin: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    walk: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    get: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    filters: Vec<String>,
+    metrics: Vec<OidView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -68,8 +89,39 @@ struct OidView<'a> {
     oid: String,
     #[serde(rename = "type")]
     kind: &'static str,
-    walk: bool,
-    help: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    walk: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    indexes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lookups: Vec<String>,
+}
+
+fn oid_view(m: &Metric, flavor: Flavor) -> OidView<'_> {
+    let own = flavor == Flavor::Octopoll;
+    OidView {
+        name: &m.name,
+        oid: m.oid.to_string(),
+        kind: value_type_name(m.kind),
+        walk: own.then_some(m.walk),
+        help: own.then_some(&*m.help),
+        indexes: m
+            .indexes
+            .iter()
+            .filter(|i| i.kind != Render::Dotted)
+            .map(|i| format!("{}: {}", i.label, render_name(i.kind)))
+            .collect(),
+        lookups: m
+            .lookups
+            .iter()
+            .map(|l| match &l.oid {
+                Some(o) => format!("{} from {o}", l.label),
+                None => format!("{} dropped", l.label),
+            })
+            .collect(),
+    }
 }
 
 fn auth_view(a: &Auth) -> AuthView<'_> {
@@ -122,22 +174,41 @@ fn module_view(m: &Module) -> ModuleView<'_> {
         ModuleKind::IfMib => {
             ModuleView::BuiltIn("built in: ifTable, ifXTable and the system group")
         }
-        ModuleKind::Oids(specs) => ModuleView::Oids(
-            specs
-                .iter()
-                .map(|s| OidView {
-                    name: &s.name,
-                    oid: s.oid.to_string(),
-                    kind: match s.kind {
-                        OidKind::Gauge => "gauge",
-                        OidKind::Counter => "counter",
-                        OidKind::Info => "info",
-                    },
-                    walk: s.walk,
-                    help: &s.help,
-                })
-                .collect(),
-        ),
+        ModuleKind::Table(t) if t.flavor == Flavor::Octopoll && t.filters.is_empty() => {
+            ModuleView::Oids(t.metrics.iter().map(|x| oid_view(x, t.flavor)).collect())
+        }
+        ModuleKind::Table(t) => {
+            let file = t.flavor == Flavor::SnmpExporter;
+            ModuleView::Table(TableView {
+                origin: &m.origin,
+                walk: if file {
+                    t.walk.iter().map(|o| o.to_string()).collect()
+                } else {
+                    Vec::new()
+                },
+                get: if file {
+                    t.get.iter().map(|o| o.to_string()).collect()
+                } else {
+                    Vec::new()
+                },
+                filters: t
+                    .filters
+                    .iter()
+                    .map(|f| {
+                        let targets: Vec<String> =
+                            f.targets.iter().map(|o| o.to_string()).collect();
+                        let values: Vec<&str> = f.values.iter().map(|r| r.as_str()).collect();
+                        format!(
+                            "{} matches {} for {}",
+                            f.oid,
+                            values.join(" | "),
+                            targets.join(", ")
+                        )
+                    })
+                    .collect(),
+                metrics: t.metrics.iter().map(|x| oid_view(x, t.flavor)).collect(),
+            })
+        }
     }
 }
 
@@ -145,6 +216,15 @@ fn module_view(m: &Module) -> ModuleView<'_> {
 /// (defaults applied), the auths and modules the devices use, and every secret shown as
 /// `<secret>`.
 pub fn render_redacted(config: &Config) -> String {
+    render_redacted_with(config, &|_| None)
+}
+
+/// [`render_redacted`], showing for each device the modules its rules chose at the latest
+/// poll (`chosen(device)`).
+pub fn render_redacted_with(
+    config: &Config,
+    chosen: &dyn Fn(&str) -> Option<Vec<String>>,
+) -> String {
     let mut view = ConfigView {
         files: config
             .files
@@ -159,7 +239,8 @@ pub fn render_redacted(config: &Config) -> String {
         view.auths
             .entry(d.auth.name.as_str())
             .or_insert_with(|| auth_view(&d.auth));
-        for m in &d.modules {
+        let ruled = d.module_rules.iter().flat_map(|r| r.modules.iter());
+        for m in d.modules.iter().chain(ruled) {
             view.modules
                 .entry(m.name.as_str())
                 .or_insert_with(|| module_view(m));
@@ -175,6 +256,22 @@ pub fn render_redacted(config: &Config) -> String {
             max_repetitions: d.max_repetitions,
             auth: &d.auth.name,
             modules: d.modules.iter().map(|m| m.name.as_str()).collect(),
+            module_rules: d
+                .module_rules
+                .iter()
+                .map(|r| {
+                    let mut when = Vec::new();
+                    if let Some(o) = &r.sys_object_id {
+                        when.push(format!("sysObjectID under {o}"));
+                    }
+                    if let Some(re) = &r.sys_descr {
+                        when.push(format!("sysDescr matches {}", re.as_str()));
+                    }
+                    let mods: Vec<&str> = r.modules.iter().map(|m| m.name.as_str()).collect();
+                    format!("{}: {} ({})", when.join(" and "), mods.join(", "), r.origin)
+                })
+                .collect(),
+            modules_by_rule: chosen(&d.name),
             labels: &d.labels,
             origin: &d.origin,
         });

@@ -120,6 +120,22 @@ impl Report {
         }
     }
 
+    /// Decodes a scalar node as text.
+    pub fn decode_text(
+        &mut self,
+        file: usize,
+        path: &str,
+        node: &Node,
+    ) -> Option<super::raw::Text> {
+        match yaml::from_node(node, path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.de_error(file, e);
+                None
+            }
+        }
+    }
+
     fn de_error(&mut self, file: usize, e: yaml::DeError) {
         self.at_line(file, e.line, &e.path, e.message);
     }

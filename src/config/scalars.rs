@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::raw::Text;
 use super::report::Report;
-use super::OidKind;
+use crate::table::{Flavor, ValueType};
 
 const DEFAULT_PORT: u16 = 161;
 
@@ -231,13 +231,19 @@ pub(crate) fn check_label_name(name: &str) -> Result<(), String> {
     }
 }
 
-pub(crate) fn check_metric_name(name: &str, kind: Option<OidKind>) -> Result<(), String> {
+pub(crate) fn check_metric_name(
+    name: &str,
+    kind: Option<ValueType>,
+    flavor: Flavor,
+) -> Result<(), String> {
     if !is_metric_name(name) {
         return Err(format!(
             "invalid metric name `{name}`: must match [a-zA-Z_:][a-zA-Z0-9_:]*"
         ));
     }
-    if BUILTIN_METRICS.contains(&name) {
+    // snmp_exporter's if_mib and system modules carry these names on purpose; the clash
+    // with the built-in module is checked per config (see `devices.rs`).
+    if flavor == Flavor::Octopoll && BUILTIN_METRICS.contains(&name) {
         return Err(format!(
             "metric name `{name}` is one of octopoll's built-in metrics"
         ));
@@ -250,7 +256,7 @@ pub(crate) fn check_metric_name(name: &str, kind: Option<OidKind>) -> Result<(),
             "metric name `{name}`: names starting with `{p}` are reserved for octopoll"
         ));
     }
-    if kind == Some(OidKind::Counter) && name.ends_with("_total") {
+    if flavor == Flavor::Octopoll && kind == Some(ValueType::Counter) && name.ends_with("_total") {
         return Err(format!(
             "counter name `{name}` must not end in `_total`: octopoll appends it"
         ));

@@ -217,10 +217,10 @@ fn good_directory_merges_recursively_and_skips_junk() {
     assert!(matches!(b.auth.kind, AuthKind::V1 { .. }));
     let mods: Vec<_> = b.modules.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(mods, ["if_mib", "device:b-sw1"]);
-    let ModuleKind::Oids(specs) = &b.modules[1].kind else {
+    let ModuleKind::Table(t) = &b.modules[1].kind else {
         panic!("device oids")
     };
-    assert_eq!(specs[0].help, "Number of interfaces");
+    assert_eq!(&*t.metrics[0].help, "Number of interfaces");
 }
 
 #[test]
@@ -305,7 +305,7 @@ fn merge_rules_across_files() {
     );
     one_error(
         check(&[("a.yml", "devices: []\nfoo: 1\n")], &[]),
-        &["a.yml:2: foo: unknown key, expected one of `defaults`, `auths`"],
+        &["a.yml:2: foo: unknown key, expected one of `module_files`, `defaults`, `auths`"],
     );
     one_error(
         check(&[("a.yml", "devices: []\ndevices: []\n")], &[]),

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use regex::Regex;
+
 use crate::snmp::Oid;
+use crate::table::TableModule;
 
 /// A secret string (community, password). Never printed: `Debug` and `Display` show `<secret>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -43,6 +46,8 @@ impl fmt::Display for Secret {
 pub struct Config {
     /// The files it was read from, in merge order.
     pub files: Vec<PathBuf>,
+    /// The `module_files` it read (watched for changes like the config itself).
+    pub module_files: Vec<PathBuf>,
     /// Devices in the order they appear (files in name order when a directory).
     pub devices: Vec<Arc<Device>>,
     /// What `octopoll check` should point out that is not an error (e.g. a module file's
@@ -73,6 +78,8 @@ pub struct Device {
     pub auth: Arc<Auth>,
     /// What to collect, in the order given.
     pub modules: Vec<Arc<Module>>,
+    /// Modules added by what the device says it is; evaluated at every poll.
+    pub module_rules: Vec<Arc<ModuleRule>>,
     /// Extra labels for every series of this device (names validated, not reserved).
     pub labels: BTreeMap<String, String>,
     /// Source location of this device's entry: `file:line`.
@@ -168,43 +175,61 @@ pub enum PrivProtocol {
 /// A named set of things to collect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Module {
-    /// The key under `modules`, or `if_mib` for the built-in one.
+    /// The name devices use: the key under `modules`, `if_mib`, `device:<name>` for a
+    /// device's own `oids`, or `<file stem>:<module>` for a module from a module file.
     pub name: String,
     /// What the module collects.
     pub kind: ModuleKind,
+    /// Where it is defined: `file:line`, or `built in`.
+    pub origin: String,
 }
 
 /// What a module collects.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModuleKind {
-    /// Built in: ifTable + ifXTable and the system group.
+    /// Built in: ifTable + ifXTable and the system group, decoded into typed interfaces
+    /// (32-bit fallback, events, the device page). Its columns are
+    /// [`crate::table::builtin::if_mib`], planned and fetched like every table module.
     IfMib,
-    /// User OIDs.
-    Oids(Vec<OidSpec>),
+    /// A table module (octopoll's own YAML or an snmp_exporter module file).
+    Table(Arc<TableModule>),
 }
 
-/// One user OID: a scalar fetched with GET, or a column walked (`walk: true`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OidSpec {
-    /// Metric name (validated: `[a-zA-Z_:][a-zA-Z0-9_:]*`, no `_total` for counters).
-    pub name: String,
-    /// The OID; for a scalar the full instance (`...4.0`), for a walk the column.
-    pub oid: Oid,
-    /// How the value is exposed.
-    pub kind: OidKind,
-    /// Walk the subtree (one series per row, with an `index` label) instead of a GET.
-    pub walk: bool,
-    /// Help text.
-    pub help: String,
+/// Modules added to a device by what it says it is (sysObjectID and sysDescr).
+#[derive(Debug, Clone)]
+pub struct ModuleRule {
+    /// sysObjectID must lie under this OID (arc by arc: `1.3.6.1.4.1.9` takes
+    /// `1.3.6.1.4.1.9.1.516`, not `1.3.6.1.4.1.99`).
+    pub sys_object_id: Option<Oid>,
+    /// sysDescr must match (unanchored).
+    pub sys_descr: Option<Regex>,
+    /// The modules added, in order.
+    pub modules: Vec<Arc<Module>>,
+    /// `file:line` of the rule.
+    pub origin: String,
 }
 
-/// How a user OID's value is exposed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OidKind {
-    /// A gauge with the numeric value.
-    Gauge,
-    /// A counter (`_total` appended to the name).
-    Counter,
-    /// An info metric: value 1 with the string in a `value` label.
-    Info,
+impl PartialEq for ModuleRule {
+    fn eq(&self, o: &Self) -> bool {
+        self.sys_object_id == o.sys_object_id
+            && self.sys_descr.as_ref().map(Regex::as_str) == o.sys_descr.as_ref().map(Regex::as_str)
+            && self.modules == o.modules
+            && self.origin == o.origin
+    }
+}
+
+impl ModuleRule {
+    /// True when a device with this identity gets the rule's modules.
+    pub fn matches(&self, sys_object_id: Option<&Oid>, sys_descr: &str) -> bool {
+        let oid_ok = match (&self.sys_object_id, sys_object_id) {
+            (None, _) => true,
+            (Some(prefix), Some(oid)) => oid.starts_with(prefix),
+            (Some(_), None) => false,
+        };
+        oid_ok
+            && self
+                .sys_descr
+                .as_ref()
+                .is_none_or(|r| r.is_match(sys_descr))
+    }
 }

@@ -15,10 +15,10 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::config::OidKind;
-use crate::metrics::mapping::{Interface, OidSample};
+use crate::metrics::mapping::Interface;
 use crate::poller::{DeviceSnapshot, Poller};
 use crate::snmp::SnmpStats;
+use crate::table::{FamilyType, Sample};
 
 /// Seconds since the epoch as a float.
 pub fn unix_seconds(t: SystemTime) -> f64 {
@@ -55,10 +55,12 @@ fn iface_labels(i: &Interface) -> [(&'static str, &str); 4] {
     ]
 }
 
-/// Encodes one interface family across all snapshots.
+/// Encodes one interface family across all snapshots, with the samples of table modules
+/// that expose the same family (taken out of `generic`).
 fn iface_family(
     enc: &mut DescriptorEncoder,
     snaps: &[Arc<DeviceSnapshot>],
+    generic: &mut Generic<'_>,
     name: &str,
     help: &str,
     counter: bool,
@@ -68,7 +70,16 @@ fn iface_family(
         .iter()
         .filter_map(|s| s.data.as_ref())
         .any(|d| d.interfaces.iter().any(|i| get(i).is_some()));
+    let kind = if counter {
+        FamilyType::Counter
+    } else {
+        FamilyType::Gauge
+    };
+    let extra = take_generic(generic, name, kind);
     if !any {
+        if let Some(g) = extra {
+            encode_group(enc, name, &g)?;
+        }
         return Ok(());
     }
     let ty = if counter {
@@ -77,6 +88,9 @@ fn iface_family(
         MetricType::Gauge
     };
     let mut fam = enc.encode_descriptor(name, help, None, ty)?;
+    if let Some(g) = &extra {
+        encode_samples(&mut fam, g)?;
+    }
     for s in snaps {
         let Some(data) = &s.data else { continue };
         let dev: Labels = &s.labels;
@@ -96,18 +110,27 @@ fn iface_family(
     Ok(())
 }
 
-/// Encodes a per-device gauge for every snapshot where `get` returns a value.
+/// Encodes a per-device gauge for every snapshot where `get` returns a value, with the
+/// samples of table modules that expose the same family (taken out of `generic`).
 fn device_gauge(
     enc: &mut DescriptorEncoder,
     snaps: &[Arc<DeviceSnapshot>],
+    generic: &mut Generic<'_>,
     name: &str,
     help: &str,
     get: impl Fn(&DeviceSnapshot) -> Option<f64>,
 ) -> std::fmt::Result {
+    let extra = take_generic(generic, name, FamilyType::Gauge);
     if !snaps.iter().any(|s| get(s).is_some()) {
+        if let Some(g) = extra {
+            encode_group(enc, name, &g)?;
+        }
         return Ok(());
     }
     let mut fam = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    if let Some(g) = &extra {
+        encode_samples(&mut fam, g)?;
+    }
     for s in snaps {
         if let Some(v) = get(s) {
             let dev: Labels = &s.labels;
@@ -123,9 +146,12 @@ pub fn encode_devices(
     mut enc: DescriptorEncoder,
 ) -> std::fmt::Result {
     let e = &mut enc;
+    let mut generic = group_families(snaps);
+    let g = &mut generic;
     device_gauge(
         e,
         snaps,
+        g,
         "snmp_device_up",
         "1 when the latest poll of the device succeeded",
         |s| Some(if s.up { 1.0 } else { 0.0 }),
@@ -133,6 +159,7 @@ pub fn encode_devices(
     device_gauge(
         e,
         snaps,
+        g,
         "snmp_device_poll_duration_seconds",
         "Duration of the latest poll",
         |s| Some(s.duration.as_secs_f64()),
@@ -140,6 +167,7 @@ pub fn encode_devices(
     device_gauge(
         e,
         snaps,
+        g,
         "snmp_device_last_poll_success_timestamp_seconds",
         "Unix time of the latest successful poll",
         |s| s.last_success.map(unix_seconds),
@@ -169,13 +197,14 @@ pub fn encode_devices(
             fam.encode_info(&labels)?;
         }
     }
-    device_gauge(e, snaps, "sysUpTime", "Time since the network management part of the device was last re-initialised, hundredths of a second (SNMPv2-MIB)", |s| {
+    device_gauge(e, snaps, g, "sysUpTime", "Time since the network management part of the device was last re-initialised, hundredths of a second (SNMPv2-MIB)", |s| {
         s.data.as_ref()?.system.as_ref()?.sys_uptime.map(f64::from)
     })?;
 
     iface_family(
         e,
         snaps,
+        g,
         "ifHCInOctets",
         "Octets received on the interface, 64-bit (IF-MIB ifHCInOctets)",
         true,
@@ -184,16 +213,18 @@ pub fn encode_devices(
     iface_family(
         e,
         snaps,
+        g,
         "ifHCOutOctets",
         "Octets transmitted on the interface, 64-bit (IF-MIB ifHCOutOctets)",
         true,
         |i| i.hc_out,
     )?;
-    iface_family(e, snaps, "ifInOctets", "Octets received on the interface, 32-bit, for interfaces without 64-bit counters (IF-MIB ifInOctets)", true, |i| i.in32)?;
-    iface_family(e, snaps, "ifOutOctets", "Octets transmitted on the interface, 32-bit, for interfaces without 64-bit counters (IF-MIB ifOutOctets)", true, |i| i.out32)?;
+    iface_family(e, snaps, g, "ifInOctets", "Octets received on the interface, 32-bit, for interfaces without 64-bit counters (IF-MIB ifInOctets)", true, |i| i.in32)?;
+    iface_family(e, snaps, g, "ifOutOctets", "Octets transmitted on the interface, 32-bit, for interfaces without 64-bit counters (IF-MIB ifOutOctets)", true, |i| i.out32)?;
     iface_family(
         e,
         snaps,
+        g,
         "ifInErrors",
         "Inbound packets with errors (IF-MIB ifInErrors)",
         true,
@@ -202,6 +233,7 @@ pub fn encode_devices(
     iface_family(
         e,
         snaps,
+        g,
         "ifOutErrors",
         "Outbound packets with errors (IF-MIB ifOutErrors)",
         true,
@@ -210,6 +242,7 @@ pub fn encode_devices(
     iface_family(
         e,
         snaps,
+        g,
         "ifInDiscards",
         "Inbound packets discarded (IF-MIB ifInDiscards)",
         true,
@@ -218,15 +251,17 @@ pub fn encode_devices(
     iface_family(
         e,
         snaps,
+        g,
         "ifOutDiscards",
         "Outbound packets discarded (IF-MIB ifOutDiscards)",
         true,
         |i| i.out_discards,
     )?;
-    iface_family(e, snaps, "ifOperStatus", "Operational status: 1 up, 2 down, 3 testing, 4 unknown, 5 dormant, 6 notPresent, 7 lowerLayerDown (IF-MIB)", false, |i| i.oper.and_then(|v| u64::try_from(v).ok()))?;
+    iface_family(e, snaps, g, "ifOperStatus", "Operational status: 1 up, 2 down, 3 testing, 4 unknown, 5 dormant, 6 notPresent, 7 lowerLayerDown (IF-MIB)", false, |i| i.oper.and_then(|v| u64::try_from(v).ok()))?;
     iface_family(
         e,
         snaps,
+        g,
         "ifAdminStatus",
         "Administrative status: 1 up, 2 down, 3 testing (IF-MIB)",
         false,
@@ -235,67 +270,92 @@ pub fn encode_devices(
     iface_family(
         e,
         snaps,
+        g,
         "ifHighSpeed",
         "Interface speed in Mbit/s (IF-MIB ifHighSpeed)",
         false,
         |i| i.high_speed,
     )?;
 
-    encode_user_oids(e, snaps)
+    for (name, group) in generic {
+        encode_group(e, name, &group)?;
+    }
+    Ok(())
 }
 
-/// One user-OID family: kind, help, and the samples of every device.
-type UserFamily<'a> = (OidKind, &'a str, Vec<(&'a DeviceSnapshot, &'a OidSample)>);
+/// One table-module family across devices: type, help, and each device's samples.
+struct Group<'a> {
+    kind: FamilyType,
+    help: &'a str,
+    samples: Vec<(&'a DeviceSnapshot, &'a Sample)>,
+}
 
-/// User OIDs, grouped into one family per metric name across devices.
-fn encode_user_oids(
-    enc: &mut DescriptorEncoder,
-    snaps: &[Arc<DeviceSnapshot>],
-) -> std::fmt::Result {
-    // name -> (kind, help, [(device, sample)])
-    let mut families: BTreeMap<&str, UserFamily> = BTreeMap::new();
+/// Table-module families by name, across the snapshots being encoded.
+type Generic<'a> = BTreeMap<&'a str, Group<'a>>;
+
+fn group_families(snaps: &[Arc<DeviceSnapshot>]) -> Generic<'_> {
+    let mut out: Generic<'_> = BTreeMap::new();
     for s in snaps {
         let Some(data) = &s.data else { continue };
-        for sample in &data.oids {
-            let entry = families.entry(sample.spec.name.as_str()).or_insert((
-                sample.spec.kind,
-                sample.spec.help.as_str(),
-                Vec::new(),
-            ));
-            // Two modules giving one name different types: first one wins, rather than
-            // emitting a family Prometheus would reject.
-            if entry.0 == sample.spec.kind {
-                entry.2.push((s, sample));
+        for f in &data.families {
+            let g = out.entry(&f.name).or_insert_with(|| Group {
+                kind: f.kind,
+                help: &f.help,
+                samples: Vec::new(),
+            });
+            // The config rejects one name with two types; never emit a family Prometheus
+            // would reject if it happened anyway.
+            if g.kind == f.kind {
+                g.samples.extend(f.samples.iter().map(|x| (&**s, x)));
             }
         }
     }
-    for (name, (kind, help, samples)) in families {
-        let ty = match kind {
-            OidKind::Gauge => MetricType::Gauge,
-            OidKind::Counter => MetricType::Counter,
-            OidKind::Info => MetricType::Info,
-        };
-        let mut fam = enc.encode_descriptor(name, help, None, ty)?;
-        for (s, sample) in samples {
-            let mut labels: Vec<(&str, &str)> = s
-                .labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            if let Some(i) = &sample.index {
-                labels.push(("index", i.as_str()));
+    out
+}
+
+/// Takes the group `name` out of `generic` when its type is `kind`.
+fn take_generic<'a>(generic: &mut Generic<'a>, name: &str, kind: FamilyType) -> Option<Group<'a>> {
+    if generic.get(name).is_some_and(|g| g.kind == kind) {
+        generic.remove(name)
+    } else {
+        None
+    }
+}
+
+fn metric_type(kind: FamilyType) -> MetricType {
+    match kind {
+        FamilyType::Gauge => MetricType::Gauge,
+        FamilyType::Counter => MetricType::Counter,
+        FamilyType::Unknown => MetricType::Unknown,
+        FamilyType::Info => MetricType::Info,
+    }
+}
+
+fn encode_group(enc: &mut DescriptorEncoder, name: &str, g: &Group<'_>) -> std::fmt::Result {
+    let mut fam = enc.encode_descriptor(name, g.help, None, metric_type(g.kind))?;
+    encode_samples(&mut fam, g)
+}
+
+fn encode_samples(
+    fam: &mut prometheus_client::encoding::MetricEncoder,
+    g: &Group<'_>,
+) -> std::fmt::Result {
+    for (s, sample) in &g.samples {
+        let mut labels: Vec<(&str, &str)> = s
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        labels.extend(sample.labels.iter().map(|(k, v)| (&**k, v.as_str())));
+        match g.kind {
+            FamilyType::Info => fam.encode_info(&labels)?,
+            // An snmp_exporter counter is exposed untyped, its sample under the family name,
+            // which is how a gauge's value is written.
+            FamilyType::Gauge | FamilyType::Unknown => {
+                ConstGauge::new(sample.value).encode(fam.encode_family(&labels)?)?
             }
-            match kind {
-                OidKind::Info => {
-                    labels.push(("value", sample.text.as_deref().unwrap_or("")));
-                    fam.encode_info(&labels)?;
-                }
-                OidKind::Gauge => {
-                    ConstGauge::new(sample.value).encode(fam.encode_family(&labels)?)?
-                }
-                OidKind::Counter => {
-                    ConstCounter::new(sample.value).encode(fam.encode_family(&labels)?)?
-                }
+            FamilyType::Counter => {
+                ConstCounter::new(sample.value).encode(fam.encode_family(&labels)?)?
             }
         }
     }

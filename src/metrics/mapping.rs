@@ -2,10 +2,9 @@
 //! fail a scrape (label escaping, value ranges) is settled here, at poll time.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use crate::config::{OidKind, OidSpec};
 use crate::snmp::{Oid, Value};
+use crate::table::Fetched;
 
 /// IF-MIB / system OIDs used by the built-in `if_mib` module.
 pub mod oids {
@@ -126,29 +125,30 @@ pub struct SystemInfo {
 }
 
 impl SystemInfo {
-    /// Builds from the GET of [`oids::SYSTEM`] (exceptions and missing values become empty).
-    pub fn from_varbinds(vbs: &[(Oid, Value)]) -> SystemInfo {
+    /// Builds from the fetched [`oids::SYSTEM`] instances (exceptions and missing values
+    /// become empty).
+    pub fn from_fetched(fetched: &Fetched) -> SystemInfo {
         let text = |i: usize| -> String {
-            let want = &oids::system()[i];
-            vbs.iter()
-                .find(|(o, _)| o == want)
-                .map(|(_, v)| escape_label(&v.to_label()))
+            fetched
+                .get(&oids::system()[i])
+                .map(|v| escape_label(&v.to_label()))
                 .unwrap_or_default()
         };
-        let uptime_oid = &oids::system()[2];
         SystemInfo {
             sys_descr: text(0),
             sys_object_id: text(1),
             sys_name: text(3),
             sys_location: text(4),
-            sys_uptime: vbs
-                .iter()
-                .find(|(o, _)| o == uptime_oid)
-                .and_then(|(_, v)| match v {
-                    Value::TimeTicks(t) => Some(*t),
-                    _ => None,
-                }),
+            sys_uptime: match fetched.get(&oids::system()[2]) {
+                Some(Value::TimeTicks(t)) => Some(*t),
+                _ => None,
+            },
         }
+    }
+
+    /// sysObjectID as an OID (for module rules).
+    pub fn object_id(&self) -> Option<Oid> {
+        self.sys_object_id.parse().ok()
     }
 }
 
@@ -207,13 +207,13 @@ fn row_index(oid: &Oid, column: &Oid) -> Option<u32> {
     }
 }
 
-/// Builds interfaces from the walk of [`oids::IF_COLUMNS`] (same order). Counter values keep
-/// their width: a Counter32 in a 64-bit column is ignored (names never lie about width).
-pub fn interfaces_from_columns(columns: &[Vec<(Oid, Value)>]) -> Vec<Interface> {
+/// Builds interfaces from the fetched [`oids::IF_COLUMNS`]. Counter values keep their
+/// width: a Counter32 in a 64-bit column is ignored (names never lie about width).
+pub fn interfaces_from(fetched: &Fetched) -> Vec<Interface> {
     let roots = oids::if_columns();
     let mut by_index: BTreeMap<u32, Interface> = BTreeMap::new();
-    for (col, rows) in columns.iter().enumerate().take(roots.len()) {
-        for (oid, value) in rows {
+    for (col, root) in roots.iter().enumerate() {
+        for (oid, value) in fetched.under(root) {
             let Some(idx) = row_index(oid, &roots[col]) else {
                 continue;
             };
@@ -281,12 +281,12 @@ fn apply_column(iface: &mut Interface, col: usize, value: &Value) {
     }
 }
 
-/// Fills the 32-bit octet counters from the walk of [`oids::IF_COUNTERS32`], only for
+/// Fills the 32-bit octet counters from the fetched [`oids::IF_COUNTERS32`], only for
 /// interfaces that lack the 64-bit pair.
-pub fn apply_counters32(ifaces: &mut [Interface], columns: &[Vec<(Oid, Value)>]) {
+pub fn apply_counters32(ifaces: &mut [Interface], fetched: &Fetched) {
     let roots = oids::if_counters32();
-    for (col, rows) in columns.iter().enumerate().take(2) {
-        for (oid, value) in rows {
+    for (col, root) in roots.iter().enumerate() {
+        for (oid, value) in fetched.under(root) {
             let Some(idx) = row_index(oid, &roots[col]) else {
                 continue;
             };
@@ -313,63 +313,6 @@ pub fn apply_counters32(ifaces: &mut [Interface], columns: &[Vec<(Oid, Value)>])
     }
 }
 
-/// One user-OID sample.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OidSample {
-    /// The configured spec (name, kind, help).
-    pub spec: Arc<OidSpec>,
-    /// Row index for walked columns (`index` label), escaped.
-    pub index: Option<String>,
-    /// The numeric value (gauge, counter) or 1 for info.
-    pub value: f64,
-    /// For info metrics: the escaped string value.
-    pub text: Option<String>,
-}
-
-/// Maps one user-OID varbind; `None` when the value does not fit the configured type
-/// (exceptions, strings for a gauge, negative counters).
-pub fn oid_sample(spec: &Arc<OidSpec>, oid: &Oid, value: &Value) -> Option<OidSample> {
-    if value.is_exception() || matches!(value, Value::Null | Value::Unknown) {
-        return None;
-    }
-    let index = if spec.walk {
-        let suffix = oid.suffix_after(&spec.oid)?;
-        Some(escape_label(
-            &suffix
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join("."),
-        ))
-    } else {
-        None
-    };
-    let (value, text) = match spec.kind {
-        OidKind::Gauge => (numeric_or_parsed(value)?, None),
-        OidKind::Counter => (value.as_u64()? as f64, None),
-        OidKind::Info => (1.0, Some(escape_label(&value.to_label()))),
-    };
-    Some(OidSample {
-        spec: spec.clone(),
-        index,
-        value,
-        text,
-    })
-}
-
-/// Numbers as they are; strings that hold a number (some agents report "23.5") parsed.
-fn numeric_or_parsed(v: &Value) -> Option<f64> {
-    v.as_f64().or_else(|| match v {
-        Value::OctetString(b) => std::str::from_utf8(b)
-            .ok()?
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite()),
-        _ => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,12 +327,20 @@ mod tests {
             .collect()
     }
 
-    fn walk(entries: &[(usize, Vec<(u32, Value)>)]) -> Vec<Vec<(Oid, Value)>> {
-        let mut cols = vec![Vec::new(); oids::IF_COLUMNS.len()];
+    fn walk(entries: &[(usize, Vec<(u32, Value)>)]) -> Fetched {
+        let mut f = Fetched::default();
         for (c, rows) in entries {
-            cols[*c] = col(oids::IF_COLUMNS[*c], rows);
+            f.insert_walk(o(oids::IF_COLUMNS[*c]), col(oids::IF_COLUMNS[*c], rows));
         }
-        cols
+        f
+    }
+
+    fn fetched(cols: Vec<(&str, Vec<(Oid, Value)>)>) -> Fetched {
+        let mut f = Fetched::default();
+        for (root, rows) in cols {
+            f.insert_walk(o(root), rows);
+        }
+        f
     }
 
     #[test]
@@ -427,7 +378,7 @@ mod tests {
                 vec![(2, Value::Gauge32(10000))],
             ),
         ]);
-        let ifaces = interfaces_from_columns(&cols);
+        let ifaces = interfaces_from(&cols);
         assert_eq!(ifaces.len(), 2);
         let eth0 = &ifaces[1];
         assert_eq!(
@@ -451,7 +402,7 @@ mod tests {
             (IfColumn::HcIn as usize, vec![(1, Value::Counter32(5))]),
             (IfColumn::HcOut as usize, vec![(1, Value::Counter32(6))]),
         ]);
-        let ifaces = interfaces_from_columns(&cols);
+        let ifaces = interfaces_from(&cols);
         assert!(ifaces[0].lacks_hc());
     }
 
@@ -465,20 +416,26 @@ mod tests {
             (IfColumn::HcIn as usize, vec![(1, Value::Counter64(100))]),
             (IfColumn::HcOut as usize, vec![(1, Value::Counter64(200))]),
         ]);
-        let mut ifaces = interfaces_from_columns(&cols);
-        let c32 = vec![
-            col(
+        let mut ifaces = interfaces_from(&cols);
+        let c32 = fetched(vec![
+            (
                 oids::IF_COUNTERS32[0],
-                &[
-                    (1, Value::Counter32(1)),
-                    (2, Value::Counter32(4_000_000_000)),
-                ],
+                col(
+                    oids::IF_COUNTERS32[0],
+                    &[
+                        (1, Value::Counter32(1)),
+                        (2, Value::Counter32(4_000_000_000)),
+                    ],
+                ),
             ),
-            col(
+            (
                 oids::IF_COUNTERS32[1],
-                &[(1, Value::Counter32(2)), (2, Value::Counter32(3))],
+                col(
+                    oids::IF_COUNTERS32[1],
+                    &[(1, Value::Counter32(2)), (2, Value::Counter32(3))],
+                ),
             ),
-        ];
+        ]);
         apply_counters32(&mut ifaces, &c32);
         assert_eq!((ifaces[0].hc_in, ifaces[0].in32), (Some(100), None));
         assert_eq!(
@@ -490,11 +447,17 @@ mod tests {
     #[test]
     fn half_a_64_bit_pair_falls_back_to_32_bit() {
         let cols = walk(&[(IfColumn::HcIn as usize, vec![(3, Value::Counter64(9))])]);
-        let mut ifaces = interfaces_from_columns(&cols);
-        let c32 = vec![
-            col(oids::IF_COUNTERS32[0], &[(3, Value::Counter32(1))]),
-            col(oids::IF_COUNTERS32[1], &[(3, Value::Counter32(2))]),
-        ];
+        let mut ifaces = interfaces_from(&cols);
+        let c32 = fetched(vec![
+            (
+                oids::IF_COUNTERS32[0],
+                col(oids::IF_COUNTERS32[0], &[(3, Value::Counter32(1))]),
+            ),
+            (
+                oids::IF_COUNTERS32[1],
+                col(oids::IF_COUNTERS32[1], &[(3, Value::Counter32(2))]),
+            ),
+        ]);
         apply_counters32(&mut ifaces, &c32);
         assert_eq!(
             (ifaces[0].hc_in, ifaces[0].in32, ifaces[0].out32),
@@ -517,64 +480,14 @@ mod tests {
             (o("1.3.6.1.2.1.1.5.0"), Value::OctetString(b"sw1".to_vec())),
             (o("1.3.6.1.2.1.1.6.0"), Value::NoSuchInstance),
         ];
-        let s = SystemInfo::from_varbinds(&vbs);
+        let mut f = Fetched::default();
+        for (oid, v) in vbs {
+            f.insert_point(oid, v);
+        }
+        let s = SystemInfo::from_fetched(&f);
         assert_eq!(s.sys_name, "sw1");
         assert_eq!(s.sys_object_id, "1.3.6.1.4.1.8072.3.2.10");
         assert_eq!(s.sys_uptime, Some(4242));
         assert_eq!(s.sys_location, "");
-    }
-
-    #[test]
-    fn user_oid_samples_by_kind() {
-        let spec = |kind, walk| {
-            Arc::new(OidSpec {
-                name: "x".into(),
-                oid: o("1.3.6.1.4.1.9.9.109.1.1.1.1.8"),
-                kind,
-                walk,
-                help: "h".into(),
-            })
-        };
-        let g = spec(OidKind::Gauge, true);
-        let s = oid_sample(
-            &g,
-            &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
-            &Value::Gauge32(42),
-        )
-        .unwrap();
-        assert_eq!((s.index.as_deref(), s.value), (Some("7"), 42.0));
-        assert_eq!(
-            oid_sample(
-                &g,
-                &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
-                &Value::OctetString(b" 23.5".to_vec())
-            )
-            .unwrap()
-            .value,
-            23.5
-        );
-        assert!(oid_sample(
-            &g,
-            &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
-            &Value::OctetString(b"n/a".to_vec())
-        )
-        .is_none());
-        assert!(oid_sample(
-            &g,
-            &o("1.3.6.1.4.1.9.9.109.1.1.1.1.8.7"),
-            &Value::NoSuchInstance
-        )
-        .is_none());
-        let c = spec(OidKind::Counter, false);
-        assert!(oid_sample(&c, &c.oid, &Value::Integer(-1)).is_none());
-        assert_eq!(
-            oid_sample(&c, &c.oid, &Value::Counter64(u64::MAX))
-                .unwrap()
-                .value,
-            u64::MAX as f64
-        );
-        let i = spec(OidKind::Info, false);
-        let s = oid_sample(&i, &i.oid, &Value::OctetString(b"v\"1".to_vec())).unwrap();
-        assert_eq!(s.text.as_deref(), Some("v\\\"1"));
     }
 }

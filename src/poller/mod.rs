@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::config::{Config, Device};
 use crate::snmp::{Engine, Session, SnmpError};
-pub use poll::PollData;
+pub use poll::{PollData, PollState};
 pub use store::{DeviceSnapshot, Event, Store};
 
 /// A stable 64-bit FNV-1a hash (std's hasher may change between Rust releases).
@@ -234,6 +234,7 @@ async fn run_device(
         Instant::now() + until_next_slot(SystemTime::now(), device.interval, offset)
     };
     let mut session: Option<Session> = None;
+    let mut state = PollState::default();
     let mut skipped = 0;
     loop {
         tokio::select! {
@@ -254,7 +255,7 @@ async fn run_device(
                     return Err(SnmpError::NoSlot(deadline / 2, engine.max_in_flight()));
                 }
                 started_work = true;
-                poll_once(&engine, &device, &mut session).await
+                poll_once(&engine, &device, &mut session, &mut state).await
             }) => {
                 r.unwrap_or(Err(if started_work {
                     SnmpError::Deadline(deadline)
@@ -291,6 +292,7 @@ async fn poll_once(
     engine: &Engine,
     device: &Device,
     session: &mut Option<Session>,
+    state: &mut PollState,
 ) -> Result<PollData, SnmpError> {
     if session.is_none() {
         *session = Some(
@@ -306,7 +308,7 @@ async fn poll_once(
         );
     }
     let s = session.as_ref().expect("just set");
-    poll::poll(s, device).await
+    poll::poll(s, device, state).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,493 @@
+//! Fetched varbinds into sample families, metric by metric, with snmp_exporter's rules:
+//! indexes into labels, lookups (chained through the value of the previous lookup), enum,
+//! state-set and bits expansion, string values as labels, regex extracts, scale and
+//! offset. Everything is settled here, at poll time: label values are escaped and every
+//! value is a finite or infinite float the encoder cannot reject.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::fetched::Fetched;
+use super::model::{FamilyType, Flavor, Metric, Render, TableModule, ValueType};
+use super::plan::{previous_column, Visible};
+use super::render::{self, combined_subtype, decode_index, value_text};
+use crate::metrics::mapping::escape_label;
+use crate::snmp::{Oid, Value};
+
+/// One sample: labels sorted by name (values escaped for the text format) and a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Label name and escaped value, sorted by name.
+    pub labels: Vec<(Arc<str>, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// Samples of one metric family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    /// The family name (OpenMetrics adds `_total` to a counter's samples).
+    pub name: Arc<str>,
+    /// HELP text.
+    pub help: Arc<str>,
+    /// Exposition type.
+    pub kind: FamilyType,
+    /// The samples, in the order found.
+    pub samples: Vec<Sample>,
+}
+
+/// The families of one poll, merged by name across modules.
+#[derive(Debug, Default)]
+pub struct Families {
+    list: Vec<Family>,
+    index: HashMap<Arc<str>, usize>,
+    /// Families fed by more than one metric (or by a metric without index labels), which
+    /// may hold the same series twice.
+    mixed: Vec<bool>,
+    /// Address of the metric that first fed each family (only compared).
+    first_source: Vec<usize>,
+}
+
+impl Families {
+    fn family(&mut self, name: &str, help: &Arc<str>, kind: FamilyType, src: &Metric) -> usize {
+        let src_ptr = src as *const Metric as usize;
+        if let Some(&i) = self.index.get(name) {
+            if self.first_source[i] != src_ptr {
+                self.mixed[i] = true;
+            }
+            return i;
+        }
+        let name: Arc<str> = if *name == *src.name {
+            src.name.clone()
+        } else {
+            Arc::from(name)
+        };
+        self.list.push(Family {
+            name: name.clone(),
+            help: help.clone(),
+            kind,
+            samples: Vec::new(),
+        });
+        self.mixed.push(src.indexes.is_empty());
+        self.first_source.push(src_ptr);
+        self.index.insert(name, self.list.len() - 1);
+        self.list.len() - 1
+    }
+
+    /// The families, each series once (the first one found wins), dropping series that
+    /// `taken(family, labels)` says the built-in module already exposes.
+    pub fn finish(self, taken: impl Fn(&str, &[(Arc<str>, String)]) -> bool) -> Vec<Family> {
+        let mut out = self.list;
+        for (f, mixed) in out.iter_mut().zip(self.mixed) {
+            f.samples.retain(|s| !taken(&f.name, &s.labels));
+            if mixed && f.samples.len() > 1 {
+                let mut seen = std::collections::HashSet::with_capacity(f.samples.len());
+                f.samples.retain(|s| seen.insert(s.labels.clone()));
+            }
+        }
+        out.retain(|f| !f.samples.is_empty());
+        out
+    }
+}
+
+/// Problems found while decoding, counted per metric and kind so a big table gives one
+/// line, not one per row.
+#[derive(Debug, Default)]
+pub struct Warnings(BTreeMap<(String, &'static str), usize>);
+
+impl Warnings {
+    fn add(&mut self, metric: &str, what: &'static str) {
+        *self.0.entry((metric.to_string(), what)).or_default() += 1;
+    }
+
+    /// One line per metric and problem.
+    pub fn lines(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|((m, what), n)| format!("{m}: {n} row(s) {what}"))
+            .collect()
+    }
+}
+
+/// Which rows each filter target keeps: target column → kept last arcs (intersection of
+/// every filter on it), per module.
+pub type Kept = HashMap<Oid, std::collections::BTreeSet<u32>>;
+
+/// Computes the rows the filters of `module` keep from the fetched filter columns.
+pub fn filter_rows(module: &TableModule, fetched: &Fetched) -> Kept {
+    let mut kept: Kept = HashMap::new();
+    for f in &module.filters {
+        let mut allowed = std::collections::BTreeSet::new();
+        for (oid, value) in fetched.under(&f.oid) {
+            // snmp_exporter compares the value as a DisplayString and keeps the last arc.
+            let text = value_text(value, Some(Render::DisplayString), None);
+            if f.values.iter().any(|r| r.is_match(&text)) {
+                if let Some(&last) = oid.arcs().last() {
+                    allowed.insert(last);
+                }
+            }
+        }
+        for t in &f.targets {
+            match kept.get_mut(t) {
+                Some(prev) => prev.retain(|a| allowed.contains(a)),
+                None => {
+                    kept.insert(t.clone(), allowed.clone());
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// The instances of the filter targets to fetch: `target.arc` for each kept arc.
+pub fn filter_instances(kept: &Kept) -> Vec<Oid> {
+    let mut out = Vec::new();
+    for (t, arcs) in kept {
+        out.extend(arcs.iter().map(|a| t.join(&[*a])));
+    }
+    out.sort();
+    out
+}
+
+/// Decodes one module's metrics from `fetched` into `out`.
+pub fn decode_module(
+    module: &TableModule,
+    visible: &Visible,
+    kept: &Kept,
+    fetched: &Fetched,
+    out: &mut Families,
+    warnings: &mut Warnings,
+) {
+    let keep = |t: &Oid, arc: u32| kept.get(t).is_some_and(|s| s.contains(&arc));
+    let sees = |oid: &Oid| visible.sees(oid, keep);
+    let ctx = Ctx {
+        fetched,
+        flavor: module.flavor,
+        sees: &sees,
+    };
+    for m in visible.live.iter().map(|&i| &module.metrics[i]) {
+        let all = visible.sees_all(&m.oid);
+        for (oid, value) in fetched.under(&m.oid) {
+            if !all && !sees(oid) {
+                continue;
+            }
+            let Some(suffix) = oid.suffix_after(&m.oid) else {
+                continue;
+            };
+            ctx.row(m, suffix, value, out, warnings);
+        }
+    }
+}
+
+struct Ctx<'a> {
+    fetched: &'a Fetched,
+    flavor: Flavor,
+    sees: &'a dyn Fn(&Oid) -> bool,
+}
+
+impl Ctx<'_> {
+    fn lookup(&self, oid: &Oid) -> Option<&Value> {
+        if (self.sees)(oid) {
+            self.fetched.get(oid)
+        } else {
+            None
+        }
+    }
+
+    /// Labels from the indexes and lookups of one row (unsorted, unescaped).
+    fn labels(
+        &self,
+        m: &Metric,
+        suffix: &[u32],
+        warnings: &mut Warnings,
+    ) -> Vec<(Arc<str>, String)> {
+        let mut labels: Vec<(Arc<str>, String)> = Vec::with_capacity(m.indexes.len() + 3);
+        let mut arcs_of: Vec<(Arc<str>, Option<Vec<u32>>)> = Vec::with_capacity(4);
+        let mut rest = suffix;
+        for idx in &m.indexes {
+            let d = decode_index(
+                rest,
+                idx.kind,
+                idx.fixed_size,
+                idx.implied,
+                &idx.enum_values,
+            );
+            if d.short {
+                warnings.add(
+                    &m.name,
+                    "with an index shorter than its type (read as zeros)",
+                );
+            }
+            set(
+                &mut labels,
+                &idx.label,
+                render::to_valid_utf8(d.text.as_bytes()),
+            );
+            set(&mut arcs_of, &idx.label, Some(d.used));
+            rest = d.rest;
+        }
+        for l in &m.lookups {
+            if l.labels.is_empty() {
+                labels.retain(|(k, _)| *k != l.label);
+                continue;
+            }
+            let Some(column) = &l.oid else { continue };
+            let mut row: Vec<u32> = Vec::new();
+            let mut complete = true;
+            for name in &l.labels {
+                match arcs_of.iter().find(|(k, _)| k == name) {
+                    Some((_, Some(a))) => row.extend_from_slice(a),
+                    _ => complete = false,
+                }
+            }
+            let found = complete.then(|| self.lookup(&column.join(&row))).flatten();
+            let Some(value) = found else {
+                set(&mut labels, &l.label, String::new());
+                continue;
+            };
+            let mut kind = l.kind;
+            if let Some(k) = kind.filter(|k| k.is_combined()) {
+                let prev = previous_column(column).map(|p| p.join(&row));
+                if let Some(pv) = prev.as_ref().and_then(|p| self.lookup(p)) {
+                    if let Some(sub) = combined_subtype(k, render::integer(pv)) {
+                        kind = Some(sub);
+                    }
+                }
+            }
+            let text = if kind == Some(Render::EnumAsInfo) && !l.enum_values.is_empty() {
+                let v = render::integer(value);
+                l.enum_values
+                    .get(&v)
+                    .cloned()
+                    .unwrap_or_else(|| v.to_string())
+            } else {
+                value_text(value, kind, l.display_hint.as_deref())
+            };
+            set(&mut labels, &l.label, text);
+            // A chained lookup indexes the next table by this value.
+            let v = render::integer(value);
+            set(
+                &mut arcs_of,
+                &l.label,
+                u32::try_from(v).ok().map(|a| vec![a]),
+            );
+        }
+        labels
+    }
+
+    fn row(
+        &self,
+        m: &Metric,
+        suffix: &[u32],
+        value: &Value,
+        out: &mut Families,
+        warnings: &mut Warnings,
+    ) {
+        if self.flavor == Flavor::Octopoll
+            && (value.is_exception() || matches!(value, Value::Null | Value::Unknown))
+        {
+            return;
+        }
+        let mut labels = self.labels(m, suffix, warnings);
+        let wrap = self.flavor == Flavor::SnmpExporter;
+        let mut v = render::exporter_number(value, wrap);
+        let scaled = |x: f64| m.scale.map_or(x, |s| x * s) + m.offset;
+        let emit = |out: &mut Families,
+                    name: &str,
+                    help: &Arc<str>,
+                    kind: FamilyType,
+                    labels: Vec<(Arc<str>, String)>,
+                    value: f64| {
+            let i = out.family(name, help, kind, m);
+            out.list[i].samples.push(Sample {
+                labels: finish_labels(labels),
+                value,
+            });
+        };
+        let named = |labels: &[(Arc<str>, String)]| labels.iter().any(|(k, _)| *k == m.name);
+        match m.kind {
+            ValueType::Gauge if self.flavor == Flavor::Octopoll => match octopoll_gauge(value) {
+                Some(x) => v = x,
+                None => return warnings.add(&m.name, "without a numeric value"),
+            },
+            ValueType::Counter if self.flavor == Flavor::Octopoll => match value.as_u64() {
+                Some(x) => {
+                    let x = scaled(x as f64);
+                    return emit(out, &m.name, &m.help, FamilyType::Counter, labels, x);
+                }
+                None => return warnings.add(&m.name, "without a counter value"),
+            },
+            ValueType::Info => {
+                labels.push((Arc::from("value"), value.to_label()));
+                return emit(out, &m.name, &m.help, FamilyType::Info, labels, 1.0);
+            }
+            ValueType::Counter => {
+                let x = scaled(v);
+                return emit(out, &m.name, &m.help, FamilyType::Unknown, labels, x);
+            }
+            ValueType::Gauge | ValueType::Float | ValueType::Double => {}
+            ValueType::DateAndTime | ValueType::NtpTimestamp => {
+                let Value::OctetString(b) = value else {
+                    return warnings.add(&m.name, "whose value is not an OCTET STRING");
+                };
+                let parsed = if m.kind == ValueType::DateAndTime {
+                    render::date_and_time(b)
+                } else {
+                    render::ntp_timestamp(b)
+                };
+                match parsed {
+                    Ok(x) => v = x,
+                    Err(_) => return warnings.add(&m.name, "with an unreadable date"),
+                }
+            }
+            ValueType::ParseDateAndTime => {
+                let text = value_text(value, Some(Render::DisplayString), None);
+                let pattern = m.datetime_pattern.as_deref().unwrap_or("");
+                match render::parse_date(&text, pattern) {
+                    Ok(x) => v = x,
+                    Err(_) => return warnings.add(&m.name, "with a date not matching the pattern"),
+                }
+            }
+            ValueType::EnumAsInfo => {
+                if named(&labels) {
+                    return; // the enum is an index of its own table: already a label
+                }
+                let state = enum_name(m, v as i64);
+                labels.push((m.name.clone(), state));
+                let help: Arc<str> = Arc::from(format!("{} (EnumAsInfo)", m.help));
+                let name = format!("{}_info", m.name);
+                return emit(out, &name, &help, FamilyType::Gauge, labels, 1.0);
+            }
+            ValueType::EnumAsStateSet => {
+                let current = v as i64;
+                let help: Arc<str> = Arc::from(format!("{} (EnumAsStateSet)", m.help));
+                let mut l = labels.clone();
+                l.push((m.name.clone(), enum_name(m, current)));
+                emit(out, &m.name, &help, FamilyType::Gauge, l, 1.0);
+                for (k, name) in &m.enum_values {
+                    if *k != current {
+                        let mut l = labels.clone();
+                        l.push((m.name.clone(), name.clone()));
+                        emit(out, &m.name, &help, FamilyType::Gauge, l, 0.0);
+                    }
+                }
+                return;
+            }
+            ValueType::Bits => {
+                let Value::OctetString(bytes) = value else {
+                    return warnings.add(&m.name, "whose BITS value is not an OCTET STRING");
+                };
+                let help: Arc<str> = Arc::from(format!("{} (Bits)", m.help));
+                for (k, name) in &m.enum_values {
+                    let set = usize::try_from(*k).is_ok_and(|k| {
+                        k < bytes.len() * 8 && bytes[k / 8] & (0x80 >> (k % 8)) != 0
+                    });
+                    let mut l = labels.clone();
+                    l.push((m.name.clone(), name.clone()));
+                    emit(
+                        out,
+                        &m.name,
+                        &help,
+                        FamilyType::Gauge,
+                        l,
+                        f64::from(u8::from(set)),
+                    );
+                }
+                return;
+            }
+            ValueType::Text(kind) => {
+                let mut kind = kind;
+                if kind.is_combined() {
+                    let prev = previous_column(&m.oid).map(|p| p.join(suffix));
+                    kind = match prev.as_ref().and_then(|p| self.lookup(p)) {
+                        Some(pv) => combined_subtype(kind, render::integer(pv))
+                            .unwrap_or(Render::OctetString),
+                        None => Render::OctetString,
+                    };
+                }
+                let text = value_text(value, Some(kind), m.display_hint.as_deref());
+                if !m.regex_extracts.is_empty() {
+                    return self.regex_extracts(m, &text, labels, out, warnings);
+                }
+                if !named(&labels) {
+                    labels.push((m.name.clone(), text));
+                }
+                v = 1.0;
+            }
+        }
+        let x = scaled(v);
+        emit(out, &m.name, &m.help, FamilyType::Gauge, labels, x);
+    }
+
+    fn regex_extracts(
+        &self,
+        m: &Metric,
+        text: &str,
+        labels: Vec<(Arc<str>, String)>,
+        out: &mut Families,
+        warnings: &mut Warnings,
+    ) {
+        let help: Arc<str> = Arc::from(format!("{} (regex extracted)", m.help));
+        for (suffix, candidates) in &m.regex_extracts {
+            for c in candidates {
+                let Some(caps) = c.regex.captures(text) else {
+                    continue;
+                };
+                let mut expanded = String::new();
+                caps.expand(&c.value, &mut expanded);
+                let Ok(x) = expanded.trim().parse::<f64>() else {
+                    warnings.add(&m.name, "whose regex extract is not a number");
+                    continue;
+                };
+                let x = m.scale.map_or(x, |s| x * s) + m.offset;
+                let name = format!("{}{suffix}", m.name);
+                let i = out.family(&name, &help, FamilyType::Gauge, m);
+                out.list[i].samples.push(Sample {
+                    labels: finish_labels(labels.clone()),
+                    value: x,
+                });
+                break;
+            }
+        }
+    }
+}
+
+/// Sets `key` in a small association list, replacing an earlier value.
+fn set<V>(list: &mut Vec<(Arc<str>, V)>, key: &Arc<str>, value: V) {
+    match list.iter_mut().find(|(k, _)| k == key) {
+        Some(slot) => slot.1 = value,
+        None => list.push((key.clone(), value)),
+    }
+}
+
+fn enum_name(m: &Metric, v: i64) -> String {
+    m.enum_values
+        .get(&v)
+        .cloned()
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// Sorted by name, values escaped for the text format.
+fn finish_labels(mut labels: Vec<(Arc<str>, String)>) -> Vec<(Arc<str>, String)> {
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, v) in labels.iter_mut() {
+        if v.contains(['\\', '"', '\n']) {
+            *v = escape_label(v);
+        }
+    }
+    labels
+}
+
+/// octopoll's gauges: numbers as they are, and strings that hold a number ("23.5").
+fn octopoll_gauge(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| match v {
+        Value::OctetString(b) => std::str::from_utf8(b)
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite()),
+        Value::Opaque(b) => render::opaque_float(b),
+        _ => None,
+    })
+}
