@@ -74,6 +74,8 @@ pub struct AppState {
     pub web_config_path: Option<PathBuf>,
     /// TLS and basic auth in force.
     pub web: RwLock<Arc<WebConfig>>,
+    /// The module files of the config in force (the watcher watches them too).
+    pub module_files: tokio::sync::watch::Sender<Vec<PathBuf>>,
 }
 
 impl AppState {
@@ -125,7 +127,9 @@ pub async fn run(
         .store(now_secs(), Ordering::Relaxed);
 
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(16);
+    let module_files = tokio::sync::watch::Sender::new(initial.module_files.clone());
     let state = Arc::new(AppState {
+        module_files,
         poller,
         exporter,
         config: RwLock::new(Arc::new(initial)),
@@ -138,7 +142,12 @@ pub async fn run(
     // Watcher and SIGHUP send bare triggers; adapt them to requests.
     let (trig_tx, mut trig_rx) = mpsc::channel::<Trigger>(16);
     if opts.watch {
-        reload::spawn_watcher(opts.config_path.clone(), trig_tx.clone(), shutdown.clone());
+        reload::spawn_watcher(
+            opts.config_path.clone(),
+            state.module_files.subscribe(),
+            trig_tx.clone(),
+            shutdown.clone(),
+        );
     }
     reload::spawn_sighup(trig_tx, shutdown.clone());
     {
@@ -231,6 +240,11 @@ async fn reload_loop(
             Ok((new, web)) => {
                 *state.web.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(web);
                 let summary = state.poller.apply(&new, false);
+                state.module_files.send_if_modified(|files| {
+                    let changed = *files != new.module_files;
+                    files.clone_from(&new.module_files);
+                    changed
+                });
                 *state.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
                 state.exporter.reload_ok.store(true, Ordering::Relaxed);
                 state

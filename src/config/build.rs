@@ -66,10 +66,8 @@ fn parse_file(rep: &mut Report, path: PathBuf, text: &str) -> (usize, Parsed) {
         }
         return (f, parsed);
     }
-    // The root is moved out for the walk and put back, so `rep` can be borrowed mutably.
-    if let Some(root) = rep.files[f].root.take() {
+    if let Some(root) = rep.files[f].root.clone() {
         parse_root(rep, f, &root, &mut parsed);
-        rep.files[f].root = Some(root);
     }
     (f, parsed)
 }
@@ -139,11 +137,12 @@ fn parse_root(rep: &mut Report, file: usize, root: &Node, parsed: &mut Parsed) {
     }
 }
 
-/// The node of device `i` of file `f` (it parsed, or it would not have been decoded).
-fn device_node(rep: &Report, f: usize, i: usize) -> Option<Node> {
-    let root = rep.files[f].root.as_ref()?;
+/// The root of file `f` and the position of device `i` in it (it parsed, or it would not
+/// have been decoded).
+fn device_node(rep: &Report, f: usize, i: usize) -> Option<(Arc<Node>, usize)> {
+    let root = rep.files[f].root.clone()?;
     match &root.get("devices")?.kind {
-        yaml::Kind::Seq(items) => items.get(i).cloned(),
+        yaml::Kind::Seq(items) if i < items.len() => Some((root.clone(), i)),
         _ => None,
     }
 }
@@ -264,15 +263,19 @@ pub(crate) fn build(
     let mut out = Vec::with_capacity(devices.len());
     let mut positions = Vec::with_capacity(devices.len());
     for (f, i, raw) in &devices {
-        let Some(node) = device_node(&rep, *f, *i) else {
+        let Some((root, pos)) = device_node(&rep, *f, *i) else {
             continue;
         };
+        let yaml::Kind::Seq(items) = &root.get("devices").expect("checked").kind else {
+            continue;
+        };
+        let node = &items[pos];
         if let Some(d) = validate_device(
             &mut rep,
             *f,
             *i,
             raw,
-            &node,
+            node,
             &defaults,
             &auth_reg,
             &module_reg,

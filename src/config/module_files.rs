@@ -84,10 +84,8 @@ pub(crate) fn read(
             ),
         );
     }
-    let root = rep.files[f].root.take()?;
-    let out = read_root(rep, f, &root);
-    rep.files[f].root = Some(root);
-    Some(out)
+    let root = rep.files[f].root.clone()?;
+    Some(read_root(rep, f, &root))
 }
 
 fn read_root(rep: &mut Report, f: usize, root: &Node) -> Vec<FileModule> {

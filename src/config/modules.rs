@@ -207,18 +207,6 @@ fn validate_index(rep: &mut Report, f: usize, path: &str, raw: &RawIndex) -> Opt
         Some(n) => n as usize,
         None => 0,
     };
-    if (fixed_size > 0 || raw.implied == Some(true))
-        && !matches!(
-            kind,
-            Some(Render::OctetString | Render::DisplayString) | None
-        )
-    {
-        rep.at(
-            f,
-            path,
-            "`fixed_size` and `implied` apply to OctetString and DisplayString indexes only",
-        );
-    }
     (rep.count() == before).then(|| Index {
         label: name.expect("checked"),
         kind: kind.expect("checked"),

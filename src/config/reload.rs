@@ -34,15 +34,30 @@ impl Trigger {
 /// `git checkout` write several files and temp files in a burst.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Watches `path` and sends [`Trigger::Watch`] after each burst of changes.
+/// Watches `path`, and the files `extra` holds (the config's `module_files`, which may lie
+/// elsewhere), and sends [`Trigger::Watch`] after each burst of changes.
 ///
 /// A file is watched through its directory (non-recursive), so an editor or `git checkout`
 /// replacing it by rename keeps being seen; a directory is watched recursively. If the
-/// watcher fails it is recreated.
-pub fn spawn_watcher(path: PathBuf, tx: mpsc::Sender<Trigger>, shutdown: CancellationToken) {
+/// watcher fails it is recreated; when `extra` changes (a reload listed other module
+/// files) the watches are set up again.
+pub fn spawn_watcher(
+    path: PathBuf,
+    mut extra: tokio::sync::watch::Receiver<Vec<PathBuf>>,
+    tx: mpsc::Sender<Trigger>,
+    shutdown: CancellationToken,
+) {
     tokio::spawn(async move {
         loop {
-            match watch_once(&path, &tx, &shutdown).await {
+            let files = extra.borrow_and_update().clone();
+            let outcome = tokio::select! {
+                r = watch_once(&path, &files, &tx, &shutdown) => r,
+                changed = extra.changed() => match changed {
+                    Ok(()) => continue,
+                    Err(_) => return,
+                },
+            };
+            match outcome {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, path = %path.display(), "config watcher failed; recreating in 1s");
@@ -56,16 +71,27 @@ pub fn spawn_watcher(path: PathBuf, tx: mpsc::Sender<Trigger>, shutdown: Cancell
     });
 }
 
-fn relevant(event_path: &Path, config: &Path, is_dir: bool) -> bool {
-    if is_dir {
+fn relevant(event_path: &Path, config: &Path, is_dir: bool, extra: &[PathBuf]) -> bool {
+    if is_dir && event_path.starts_with(config) {
         // Any change in the tree: also catches ConfigMap-style `..data` symlink swaps.
         return true;
     }
-    event_path.file_name() == config.file_name()
+    let same_name =
+        |p: &Path| event_path.file_name() == p.file_name() && event_path.parent() == p.parent();
+    (!is_dir && event_path.file_name() == config.file_name()) || extra.iter().any(|p| same_name(p))
+}
+
+/// The directory a file is watched through.
+fn parent_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
 }
 
 async fn watch_once(
     path: &Path,
+    extra: &[PathBuf],
     tx: &mpsc::Sender<Trigger>,
     shutdown: &CancellationToken,
 ) -> Result<(), String> {
@@ -78,13 +104,21 @@ async fn watch_once(
     let (target, mode) = if is_dir {
         (path.to_path_buf(), RecursiveMode::Recursive)
     } else {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        (parent.to_path_buf(), RecursiveMode::NonRecursive)
+        (parent_dir(path), RecursiveMode::NonRecursive)
     };
     watcher.watch(&target, mode).map_err(|e| e.to_string())?;
+    // Module files: each through its directory, unless the config tree already covers it.
+    let mut dirs: Vec<PathBuf> = extra.iter().map(|p| parent_dir(p)).collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in dirs {
+        let covered = d == target || (is_dir && d.starts_with(&target));
+        if !covered {
+            watcher
+                .watch(&d, RecursiveMode::NonRecursive)
+                .map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+    }
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -93,7 +127,9 @@ async fn watch_once(
         let mut hit = match first {
             None => return Err("watcher stopped".into()),
             Some(Err(e)) => return Err(e.to_string()),
-            Some(Ok(ev)) => is_change(&ev) && ev.paths.iter().any(|p| relevant(p, path, is_dir)),
+            Some(Ok(ev)) => {
+                is_change(&ev) && ev.paths.iter().any(|p| relevant(p, path, is_dir, extra))
+            }
         };
         // Debounce: keep draining until the burst is over.
         loop {
@@ -102,7 +138,8 @@ async fn watch_once(
                 Ok(None) => return Err("watcher stopped".into()),
                 Ok(Some(Err(e))) => return Err(e.to_string()),
                 Ok(Some(Ok(ev))) => {
-                    hit |= is_change(&ev) && ev.paths.iter().any(|p| relevant(p, path, is_dir))
+                    hit |=
+                        is_change(&ev) && ev.paths.iter().any(|p| relevant(p, path, is_dir, extra))
                 }
             }
         }

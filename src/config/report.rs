@@ -2,6 +2,7 @@
 //! nodes into raw types so that every bad key is reported at its own line.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
@@ -11,7 +12,8 @@ use super::ConfigError;
 /// One file taking part in a load: its path and parsed root (for line look-ups).
 pub(crate) struct FileInfo {
     pub path: PathBuf,
-    pub root: Option<Node>,
+    /// Shared so a validator can walk the tree while reporting into the same `Report`.
+    pub root: Option<Arc<Node>>,
 }
 
 /// Every file of a load and every error found so far.
@@ -34,7 +36,10 @@ impl Report {
 
     /// Adds a file; returns its number for [`Report::at`].
     pub fn add_file(&mut self, path: PathBuf, root: Option<Node>) -> usize {
-        self.files.push(FileInfo { path, root });
+        self.files.push(FileInfo {
+            path,
+            root: root.map(Arc::new),
+        });
         self.files.len() - 1
     }
 

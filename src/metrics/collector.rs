@@ -172,6 +172,22 @@ pub fn encode_devices(
         "Unix time of the latest successful poll",
         |s| s.last_success.map(unix_seconds),
     )?;
+    device_gauge(
+        e,
+        snaps,
+        g,
+        "snmp_device_poll_requests",
+        "SNMP requests the latest successful poll sent",
+        |s| s.data.as_ref().map(|d| f64::from(d.requests)),
+    )?;
+    device_gauge(
+        e,
+        snaps,
+        g,
+        "snmp_device_poll_varbinds",
+        "Varbinds the latest successful poll fetched",
+        |s| s.data.as_ref().map(|d| d.varbinds as f64),
+    )?;
     {
         let mut fam = e.encode_descriptor(
             "snmp_device",
