@@ -717,3 +717,228 @@ fn render_hides_every_secret() {
     let modules: Vec<String> = yaml::from_node(devices[1].get("modules").unwrap(), "").unwrap();
     assert_eq!(modules[1], "device:d2");
 }
+
+#[test]
+fn table_metrics_in_octopoll_format() {
+    let ok = format!(
+        "{V2}modules:\n  ent:\n    oids:\n      - name: entSensorValue\n        oid: 1.3.6.1.2.1.99.1.1.1.4\n        type: gauge\n        walk: true\n        indexes: [{{labelname: entPhysicalIndex, type: gauge}}]\n        lookups:\n          - {{labels: [entPhysicalIndex], labelname: entPhysicalName, oid: 1.3.6.1.2.1.47.1.1.1.1.7, type: DisplayString, drop_source_indexes: true}}\n        scale: 0.1\n      - {{name: entState, oid: 1.3.6.1.2.1.99.1.1.1.5, type: EnumAsStateSet, walk: true, enum_values: {{1: ok, 2: unavailable}}}}\n    filters:\n      - {{oid: 1.3.6.1.2.1.47.1.1.1.1.5, targets: [1.3.6.1.2.1.99.1.1.1.4], values: ['^8$']}}\ndevices:\n  - {{name: d, address: h, modules: [ent]}}\n"
+    );
+    let c = check(&[("m.yml", &ok)], &[]).expect("valid");
+    let ModuleKind::Table(t) = &c.devices[0].modules[0].kind else {
+        panic!("a table module");
+    };
+    let m = &t.metrics[0];
+    assert_eq!(&*m.indexes[0].label, "entPhysicalIndex");
+    // drop_source_indexes becomes the label-deleting lookup snmp_exporter generates.
+    assert_eq!(m.lookups.len(), 2);
+    assert!(m.lookups[1].labels.is_empty() && &*m.lookups[1].label == "entPhysicalIndex");
+    assert_eq!(m.scale, Some(0.1));
+    // Without indexes a walked metric keeps octopoll's `index` label.
+    assert_eq!(&*t.metrics[1].indexes[0].label, "index");
+    assert_eq!(t.filters.len(), 1);
+    // Its fetch list follows from the metrics: both columns and the lookup column.
+    assert_eq!(t.walk.len(), 3);
+
+    let cases: &[(&str, &str)] = &[
+        (
+            "modules:\n  m:\n    - {name: a, oid: 1.3.6.1.9, type: gauge, walk: true,\n       indexes: [{labelname: i, type: Float}]}\n",
+            "m.yml:8: modules.m[0].indexes[0].type: unknown index type `Float`",
+        ),
+        (
+            "modules:\n  m:\n    - {name: a, oid: 1.3.6.1.9, type: gauge, walk: true,\n       lookups: [{labels: [nope], labelname: n, oid: 1.3.6.1.8}]}\n",
+            "m.yml:8: modules.m[0].lookups[0].labels[0]: `nope` is not an index label",
+        ),
+        (
+            "modules:\n  m:\n    - {name: a, oid: 1.3.6.1.9, type: ParseDateAndTime}\n",
+            "m.yml:7: modules.m[0]: type ParseDateAndTime needs `datetime_pattern`",
+        ),
+        (
+            "modules:\n  m:\n    - {name: a, oid: 1.3.6.1.9, type: gauge, indexes: [{labelname: i, type: gauge}]}\n",
+            "m.yml:7: modules.m[0].indexes: `indexes` need `walk: true`",
+        ),
+        (
+            "modules:\n  m:\n    - name: a\n      oid: 1.3.6.1.9\n      type: DisplayString\n      walk: true\n      regex_extracts: {x: [{regex: '(['}]}\n",
+            "m.yml:11: modules.m[0].regex_extracts.x[0].regex: invalid regex `([`",
+        ),
+        (
+            "modules:\n  m:\n    oids: [{name: a, oid: 1.3.6.1.9, type: gauge, walk: true}]\n    filters: [{oid: 1.3.6.1.8, values: [x]}]\n",
+            "m.yml:8: modules.m.filters[0]: a filter needs `targets`",
+        ),
+        (
+            "modules:\n  m:\n    - {name: a, oid: 1.3.6.1.9, type: gauge, walk: true, indexes: [{labelname: device, type: gauge}]}\n",
+            "m.yml:7: modules.m[0].indexes[0].labelname: label `device` is reserved",
+        ),
+        (
+            "modules:\n  m:\n    - {name: a, oid: 1.3.6.1.9, type: Fancy}\n",
+            "m.yml:7: modules.m[0].type: unknown type `Fancy`",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let text = format!("{V2}{yaml}devices:\n  - {{name: d, address: h, modules: [m]}}\n");
+        one_error(check(&[("m.yml", &text)], &[]), &[want]);
+    }
+}
+
+/// A config file and module files in a temporary directory.
+fn with_files(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        fs::write(dir.path().join(name), text).expect("write");
+    }
+    let cfg = dir.path().join(files[0].0);
+    (dir, cfg)
+}
+
+const EXPORTER_A: &str = "modules:\n  if_mib:\n    walk: [1.3.6.1.2.1.2]\n    metrics:\n    - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}]}\n  cpu:\n    walk: [1.3.6.1.4.1.9.9.109]\n    metrics:\n    - {name: cpu, oid: 1.3.6.1.4.1.9.9.109.1.1.1.1.8, type: gauge, help: x}\n";
+
+#[test]
+fn module_files_names_and_clashes() {
+    let old_b = "cpu:\n  version: 2\n  auth: {community: public}\n  walk: [1.3.6.1.9]\n  metrics:\n  - {name: other, oid: 1.3.6.1.9.1, type: gauge, help: x}\n";
+    let cfg = format!(
+        "module_files: [a.yml, b.yml]\n{V2}devices:\n  - {{name: d1, address: h, modules: [if_mib, 'a:cpu', 'b:cpu']}}\n"
+    );
+    let (_dir, path) = with_files(&[
+        ("octopoll.yml", &cfg),
+        ("a.yml", EXPORTER_A),
+        ("b.yml", old_b),
+    ]);
+    let c = load(&path).expect("valid");
+    let names: Vec<&str> = c.devices[0]
+        .modules
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    // Plain `if_mib` is the built-in one; the file's stays reachable qualified.
+    assert_eq!(names, ["if_mib", "a:cpu", "b:cpu"]);
+    assert!(matches!(c.devices[0].modules[0].kind, ModuleKind::IfMib));
+    assert_eq!(c.module_files.len(), 2);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("`if_mib` is available as `a:if_mib`")),
+        "{:?}",
+        c.notes
+    );
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.contains("b.yml: the modules' `version` and `auth` are not used")));
+
+    // `cpu` is in both files: the plain name is ambiguous.
+    let cfg = format!("module_files: [a.yml, b.yml]\n{V2}devices:\n  - {{name: d1, address: h, modules: [cpu]}}\n");
+    let (_dir, path) = with_files(&[
+        ("octopoll.yml", &cfg),
+        ("a.yml", EXPORTER_A),
+        ("b.yml", old_b),
+    ]);
+    one_error(load(&path), &["octopoll.yml:7: devices[0].modules[0]: module `cpu` is defined by several module files; name one of a:cpu, b:cpu"]);
+
+    // The built-in if_mib counter and the file's on two devices: one /metrics, two types.
+    let cfg = format!("module_files: [a.yml]\n{V2}devices:\n  - {{name: d1, address: h}}\n  - {{name: d2, address: h, modules: ['a:if_mib']}}\n");
+    let (_dir, path) = with_files(&[("octopoll.yml", &cfg), ("a.yml", EXPORTER_A)]);
+    one_error(load(&path), &["octopoll.yml:8: devices[1].modules: metric `ifHCInOctets` would be an snmp_exporter-style counter"]);
+
+    // Errors inside a module file name that file and its line.
+    let bad = "modules:\n  m:\n    walk: [1.3.6.1.9]\n    metrics:\n    - {name: a, oid: 1.3.6.1.9.1, type: gauge, help: x, walk: true}\n";
+    let cfg = format!(
+        "module_files: [bad.yml, missing.yml]\n{V2}devices:\n  - {{name: d1, address: h}}\n"
+    );
+    let (_dir, path) = with_files(&[("octopoll.yml", &cfg), ("bad.yml", bad)]);
+    let errs = errors_of(load(&path));
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert!(
+        errs[0].contains("bad.yml:5: modules.m.metrics[0].walk: unknown field `walk`"),
+        "{errs:#?}"
+    );
+    assert!(
+        errs[1].contains("octopoll.yml:1: module_files[1]: cannot read module file"),
+        "{errs:#?}"
+    );
+
+    // Two files with the same stem would share qualified names.
+    let cfg =
+        format!("module_files: [a.yml, sub/a.yml]\n{V2}devices:\n  - {{name: d1, address: h}}\n");
+    let (dir, path) = with_files(&[("octopoll.yml", &cfg), ("a.yml", EXPORTER_A)]);
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    fs::write(dir.path().join("sub/a.yml"), EXPORTER_A).unwrap();
+    one_error(
+        load(&path),
+        &["module_files[1]: another module file named `a`"],
+    );
+}
+
+#[test]
+fn module_rules_and_label_clashes() {
+    let cfg = format!(
+        "module_files: [a.yml]\n{V2}  module_rules:\n    - {{sys_object_id: 1.3.6.1.4.1.9., modules: ['a:cpu']}}\ndevices:\n  - {{name: d1, address: h}}\n  - {{name: d2, address: h, module_rules: []}}\n"
+    );
+    let (_dir, path) = with_files(&[("octopoll.yml", &cfg), ("a.yml", EXPORTER_A)]);
+    let c = load(&path).expect("valid");
+    let rule = &c.devices[0].module_rules[0];
+    let cisco: crate::snmp::Oid = "1.3.6.1.4.1.9.1.516".parse().unwrap();
+    let other: crate::snmp::Oid = "1.3.6.1.4.1.99.1".parse().unwrap();
+    assert!(rule.matches(Some(&cisco), ""));
+    assert!(
+        !rule.matches(Some(&other), ""),
+        "a prefix is matched arc by arc"
+    );
+    assert!(
+        c.devices[1].module_rules.is_empty(),
+        "a device's own rules replace the defaults'"
+    );
+
+    let cases: &[(&str, &str)] = &[
+        (
+            "  module_rules:\n    - {modules: [if_mib]}\n",
+            "a module rule needs `sys_object_id` (a prefix) or `sys_descr`",
+        ),
+        (
+            "  module_rules:\n    - {sys_object_id: 1.3.x, modules: [if_mib]}\n",
+            "defaults.module_rules[0].sys_object_id: invalid sysObjectID prefix",
+        ),
+        (
+            "  module_rules:\n    - {sys_descr: '(', modules: [if_mib]}\n",
+            "defaults.module_rules[0].sys_descr: invalid regex",
+        ),
+        (
+            "  module_rules:\n    - {sys_descr: IOS, modules: [nope]}\n",
+            "defaults.module_rules[0].modules[0]: unknown module `nope`",
+        ),
+    ];
+    for (rules, want) in cases {
+        let text = format!("{V2}{rules}devices:\n  - {{name: d, address: h}}\n");
+        one_error(check(&[("r.yml", &text)], &[]), &[want]);
+    }
+
+    // A device label that a module's series carry too.
+    let cfg = format!(
+        "module_files: [a.yml]\n{V2}devices:\n  - {{name: d1, address: h, modules: ['a:if_mib'], labels: {{ifIndex: x}}}}\n"
+    );
+    let (_dir, path) = with_files(&[("octopoll.yml", &cfg), ("a.yml", EXPORTER_A)]);
+    let errs = errors_of(load(&path));
+    assert!(
+        errs.iter().any(|e| e.contains("devices[0].labels.ifIndex")),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn secrets_checked_without_resolving() {
+    let text = "auths:\n  v3: {version: 3, username: u, security_level: authPriv, auth_protocol: SHA,\n       auth_password: '${AUTH}', priv_protocol: AES, priv_password_file: /run/secrets/nope}\n  bad: {version: 2c, community: '${not valid}'}\ndevices:\n  - {name: d, address: h, auth: v3}\n";
+    let (_dir, path) = with_files(&[("c.yml", text)]);
+    // Resolving: the variable and the file are missing, and the reference is malformed.
+    let errs = errors_of(load(&path));
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    // Checking only: the well-formed references pass, the malformed one does not.
+    let errs = errors_of(load_with(
+        &path,
+        LoadOptions {
+            unresolved_secrets: true,
+        },
+    ));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].contains("c.yml:4: auths.bad.community: invalid `${...}` reference"),
+        "{errs:#?}"
+    );
+}

@@ -491,3 +491,263 @@ fn octopoll_gauge(v: &Value) -> Option<f64> {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::model::{Index, Lookup, RegexExtract};
+    use crate::table::plan::Plan;
+
+    fn o(s: &str) -> Oid {
+        s.parse().unwrap()
+    }
+
+    fn idx(label: &str, kind: Render) -> Index {
+        Index {
+            label: label.into(),
+            kind,
+            fixed_size: 0,
+            implied: false,
+            enum_values: BTreeMap::new(),
+        }
+    }
+
+    fn metric(name: &str, oid: &str, kind: ValueType) -> Metric {
+        Metric {
+            name: name.into(),
+            oid: o(oid),
+            kind,
+            help: "h".into(),
+            walk: true,
+            indexes: vec![idx("i", Render::Integer)],
+            lookups: Vec::new(),
+            enum_values: BTreeMap::new(),
+            scale: None,
+            offset: 0.0,
+            regex_extracts: Vec::new(),
+            datetime_pattern: None,
+            display_hint: None,
+        }
+    }
+
+    /// Decodes `metrics` as one module over `rows` (all walked under 1.3.6.1.9).
+    fn decode(
+        flavor: Flavor,
+        metrics: Vec<Metric>,
+        rows: &[(&str, Value)],
+    ) -> (Vec<Family>, Vec<String>) {
+        let module = Arc::new(TableModule {
+            flavor,
+            walk: vec![o("1.3.6.1.9")],
+            get: Vec::new(),
+            metrics: metrics.into_iter().map(Arc::new).collect(),
+            filters: Vec::new(),
+        });
+        let mut fetched = Fetched::default();
+        fetched.insert_walk(
+            o("1.3.6.1.9"),
+            rows.iter().map(|(k, v)| (o(k), v.clone())).collect(),
+        );
+        let plan = Plan::new(std::slice::from_ref(&module), &[], &[]);
+        let mut fams = Families::default();
+        let mut warnings = Warnings::default();
+        decode_module(
+            &module,
+            &plan.visible[0],
+            &Kept::new(),
+            &fetched,
+            &mut fams,
+            &mut warnings,
+        );
+        (fams.finish(|_, _| false), warnings.lines())
+    }
+
+    fn series(f: &Family) -> Vec<String> {
+        f.samples
+            .iter()
+            .map(|s| {
+                let l: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{}{{{}}} {}", f.name, l.join(","), s.value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn octopoll_flavour_keeps_its_rules() {
+        let mut dotted = metric("walked", "1.3.6.1.9.1", ValueType::Gauge);
+        dotted.indexes = vec![idx("index", Render::Dotted)];
+        let (fams, warnings) = decode(
+            Flavor::Octopoll,
+            vec![
+                dotted,
+                metric("c", "1.3.6.1.9.2", ValueType::Counter),
+                metric("info", "1.3.6.1.9.3", ValueType::Info),
+            ],
+            &[
+                ("1.3.6.1.9.1.4.2", Value::OctetString(b" 23.5".to_vec())),
+                ("1.3.6.1.9.1.5.1", Value::OctetString(b"n/a".to_vec())),
+                ("1.3.6.1.9.2.1", Value::Counter64(u64::MAX)),
+                ("1.3.6.1.9.2.2", Value::Integer(-1)),
+                ("1.3.6.1.9.3.1", Value::OctetString(b"v\"1\0".to_vec())),
+            ],
+        );
+        assert_eq!(series(&fams[0]), ["walked{index=4.2} 23.5"]);
+        assert_eq!(fams[1].kind, FamilyType::Counter);
+        // Counter64 stays exact (no 2^53 wrap) in octopoll's own modules.
+        assert_eq!(fams[1].samples[0].value, u64::MAX as f64);
+        assert_eq!(fams[1].samples.len(), 1, "a negative counter is skipped");
+        assert_eq!(fams[2].kind, FamilyType::Info);
+        assert_eq!(series(&fams[2]), ["info{i=1,value=v\\\"1} 1"]);
+        assert_eq!(
+            warnings,
+            [
+                "c: 1 row(s) without a counter value",
+                "walked: 1 row(s) without a numeric value"
+            ]
+        );
+    }
+
+    #[test]
+    fn lookups_chained_missing_and_dropped() {
+        let mut m = metric("cpu", "1.3.6.1.9.1.8", ValueType::Gauge);
+        m.lookups = vec![
+            Lookup {
+                labels: vec!["i".into()],
+                label: "phys".into(),
+                oid: Some(o("1.3.6.1.9.1.2")),
+                kind: Some(Render::Integer),
+                enum_values: BTreeMap::new(),
+                display_hint: None,
+            },
+            Lookup {
+                labels: vec!["phys".into()],
+                label: "name".into(),
+                oid: Some(o("1.3.6.1.9.2.7")),
+                kind: Some(Render::DisplayString),
+                enum_values: BTreeMap::new(),
+                display_hint: None,
+            },
+            Lookup {
+                labels: Vec::new(),
+                label: "i".into(),
+                oid: None,
+                kind: None,
+                enum_values: BTreeMap::new(),
+                display_hint: None,
+            },
+        ];
+        let (fams, _) = decode(
+            Flavor::SnmpExporter,
+            vec![m],
+            &[
+                ("1.3.6.1.9.1.2.1", Value::Integer(3001)),
+                ("1.3.6.1.9.1.2.2", Value::Integer(9)),
+                ("1.3.6.1.9.1.8.1", Value::Gauge32(25)),
+                ("1.3.6.1.9.1.8.2", Value::Gauge32(7)),
+                (
+                    "1.3.6.1.9.2.7.3001",
+                    Value::OctetString(b"Switch 3".to_vec()),
+                ),
+            ],
+        );
+        assert_eq!(
+            series(&fams[0]),
+            ["cpu{name=Switch 3,phys=3001} 25", "cpu{name=,phys=9} 7"]
+        );
+    }
+
+    #[test]
+    fn types_like_snmp_exporter() {
+        let mut state = metric("st", "1.3.6.1.9.1", ValueType::EnumAsStateSet);
+        state.enum_values = [(1, "up".to_string()), (2, "down".to_string())].into();
+        let mut info = metric("kind", "1.3.6.1.9.2", ValueType::EnumAsInfo);
+        info.enum_values = [(6, "ethernet".to_string())].into();
+        let mut bits = metric("alarm", "1.3.6.1.9.3", ValueType::Bits);
+        bits.enum_values = [(0, "power".to_string()), (9, "far".to_string())].into();
+        let mut text = metric(
+            "load",
+            "1.3.6.1.9.4",
+            ValueType::Text(Render::DisplayString),
+        );
+        text.regex_extracts = vec![(
+            "Percent".to_string(),
+            vec![RegexExtract {
+                regex: regex::Regex::new("^(?:([0-9.]+)%)$").unwrap(),
+                value: "$1".into(),
+            }],
+        )];
+        text.scale = Some(0.01);
+        let mut named = metric("kind2", "1.3.6.1.9.5", ValueType::EnumAsInfo);
+        named.indexes = vec![idx("kind2", Render::EnumAsInfo)];
+        let (fams, _) = decode(
+            Flavor::SnmpExporter,
+            vec![
+                state,
+                info,
+                bits,
+                text,
+                named,
+                metric("big", "1.3.6.1.9.6", ValueType::Counter),
+            ],
+            &[
+                ("1.3.6.1.9.1.1", Value::Integer(2)),
+                ("1.3.6.1.9.2.1", Value::Integer(6)),
+                ("1.3.6.1.9.2.2", Value::Integer(99)),
+                ("1.3.6.1.9.3.1", Value::OctetString(vec![0x80, 0x40])),
+                ("1.3.6.1.9.4.1", Value::OctetString(b"42%".to_vec())),
+                ("1.3.6.1.9.4.2", Value::OctetString(b"n/a".to_vec())),
+                ("1.3.6.1.9.5.1", Value::Integer(1)),
+                ("1.3.6.1.9.6.1", Value::Counter64((1 << 53) + 3)),
+            ],
+        );
+        let all: Vec<String> = fams.iter().flat_map(series).collect();
+        assert_eq!(
+            all,
+            [
+                "st{i=1,st=down} 1",
+                "st{i=1,st=up} 0",
+                "kind_info{i=1,kind=ethernet} 1",
+                "kind_info{i=2,kind=99} 1",
+                "alarm{alarm=power,i=1} 1",
+                "alarm{alarm=far,i=1} 1",
+                "loadPercent{i=1} 0.42",
+                // An EnumAsInfo that is its own table's index: no series (today's code).
+                // Counter64 wrapped at 2^53, snmp_exporter's default.
+                "big{i=1} 3",
+            ]
+        );
+        assert_eq!(fams.last().unwrap().kind, FamilyType::Unknown);
+    }
+
+    #[test]
+    fn malformed_suffixes_warn_and_pad() {
+        let mut m = metric("mac", "1.3.6.1.9.1", ValueType::Gauge);
+        m.indexes = vec![idx("addr", Render::PhysAddress48)];
+        let (fams, warnings) = decode(
+            Flavor::SnmpExporter,
+            vec![m],
+            &[("1.3.6.1.9.1.1.2", Value::Integer(5))],
+        );
+        assert_eq!(series(&fams[0]), ["mac{addr=01:02:00:00:00:00} 5"]);
+        assert_eq!(
+            warnings,
+            ["mac: 1 row(s) with an index shorter than its type (read as zeros)"]
+        );
+    }
+
+    #[test]
+    fn one_series_per_label_set() {
+        // A walked column without indexes: every row has the same (empty) labels.
+        let mut m = metric("flat", "1.3.6.1.9.1", ValueType::Gauge);
+        m.indexes.clear();
+        let (fams, _) = decode(
+            Flavor::SnmpExporter,
+            vec![m],
+            &[
+                ("1.3.6.1.9.1.1", Value::Integer(1)),
+                ("1.3.6.1.9.1.2", Value::Integer(2)),
+            ],
+        );
+        assert_eq!(series(&fams[0]), ["flat{} 1"]);
+    }
+}
