@@ -154,7 +154,19 @@ pub(crate) fn build(
     secrets: Secrets<'_>,
     errors: Vec<ConfigError>,
 ) -> Result<Config, ConfigErrors> {
+    build_with_texts(sources, Vec::new(), secrets, errors)
+}
+
+/// [`build`], with module file texts given in memory (a module file listed under one of
+/// these paths is not read from disk).
+pub(crate) fn build_with_texts(
+    sources: Vec<(PathBuf, String)>,
+    module_texts: Vec<(PathBuf, String)>,
+    secrets: Secrets<'_>,
+    errors: Vec<ConfigError>,
+) -> Result<Config, ConfigErrors> {
     let mut rep = Report::new(errors);
+    rep.texts = module_texts;
     let sources_len = sources.len();
     let parsed: Vec<(usize, Parsed)> = sources
         .into_iter()

@@ -59,6 +59,25 @@ pub fn load_str(text: &str, name: &Path) -> Result<Config, ConfigErrors> {
     )
 }
 
+/// Validates a config text and the texts of module files it may list (paths as the
+/// config resolves them, i.e. relative to `name`'s directory), without touching the disk:
+/// for fuzzing and tests.
+pub fn load_texts(
+    text: &str,
+    name: &Path,
+    module_files: &[(&Path, &str)],
+) -> Result<Config, ConfigErrors> {
+    build::build_with_texts(
+        vec![(name.to_path_buf(), text.to_string())],
+        module_files
+            .iter()
+            .map(|(p, t)| (p.to_path_buf(), t.to_string()))
+            .collect(),
+        secrets_for(LoadOptions::default()),
+        Vec::new(),
+    )
+}
+
 fn secrets_for(options: LoadOptions) -> secrets::Secrets<'static> {
     secrets::Secrets {
         env: &secrets::process_env,

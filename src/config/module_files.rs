@@ -48,7 +48,12 @@ pub(crate) fn read(
     listed_key: &str,
     path: &Path,
 ) -> Option<Vec<FileModule>> {
-    let text = match std::fs::read_to_string(path) {
+    let given = rep
+        .texts
+        .iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, t)| t.clone());
+    let text = match given.map_or_else(|| std::fs::read_to_string(path), Ok) {
         Ok(t) => t,
         Err(e) => {
             rep.at(

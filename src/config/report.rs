@@ -22,6 +22,8 @@ pub(crate) struct Report {
     pub errors: Vec<ConfigError>,
     /// Things `check` should say that are not errors (e.g. an ignored module-file auth).
     pub notes: Vec<String>,
+    /// Module file texts given in memory (fuzzing, tests) instead of read from disk.
+    pub texts: Vec<(PathBuf, String)>,
 }
 
 impl Report {
@@ -31,6 +33,7 @@ impl Report {
             files: Vec::new(),
             errors,
             notes: Vec::new(),
+            texts: Vec::new(),
         }
     }
 
