@@ -14,15 +14,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_tcp_port, free_udp_port, http, tool, wait_for, Octopoll, Proc, Snmpd};
+use common::{free_tcp_port, http, tool, wait_for, Octopoll, Proc, Simulator, Snmpd, Snmpsim};
 
 const EXPORTER: &str = "/usr/bin/prometheus-snmp-exporter";
-const SNMPSIMD: &str = "/usr/bin/snmpsimd";
 const SNMPSIM_DATA: &str = "/usr/share/doc/snmpsim/examples/data";
 
 fn fixture(rel: &str) -> PathBuf {
@@ -130,120 +128,6 @@ impl Exporter {
         let mut s = parse(&body);
         s.retain(|(name, _), _| !name.starts_with("snmp_scrape_"));
         s
-    }
-}
-
-/// snmpsim serving one recording as community `public`, on its own port.
-struct Snmpsim {
-    port: u16,
-    _dir: tempfile::TempDir,
-    _proc: Proc,
-}
-
-impl Snmpsim {
-    /// Starts snmpsim on a copy of `recording` (gzip-compressed when it ends in `.gz`).
-    fn start(recording: &Path) -> Option<Snmpsim> {
-        let bin = tool(SNMPSIMD)?;
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        std::fs::create_dir_all(&data).unwrap();
-        std::fs::create_dir_all(dir.path().join("cache")).unwrap();
-        let target = data.join("public.snmprec");
-        if recording.extension().is_some_and(|e| e == "gz") {
-            let out = Command::new("gzip")
-                .arg("-dc")
-                .arg(recording)
-                .output()
-                .expect("gzip");
-            std::fs::write(&target, out.stdout).unwrap();
-        } else {
-            std::fs::copy(recording, &target).unwrap();
-        }
-        // snmpsim refuses to run as root without dropping to another user.
-        let _ = Command::new("chmod")
-            .args(["-R", "a+rwX"])
-            .arg(dir.path())
-            .status();
-        let port = free_udp_port();
-        let mut cmd = Command::new(bin);
-        cmd.arg(format!("--data-dir={}", data.display()))
-            .arg(format!(
-                "--cache-dir={}",
-                dir.path().join("cache").display()
-            ))
-            .arg(format!("--agent-udpv4-endpoint=127.0.0.1:{port}"))
-            .arg("--logging-method=null")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if is_root() {
-            cmd.args(["--process-user=nobody", "--process-group=nogroup"]);
-        }
-        let child = cmd.spawn().expect("start snmpsimd");
-        Some(Snmpsim {
-            port,
-            _dir: dir,
-            _proc: Proc {
-                child,
-                name: "snmpsimd",
-            },
-        })
-    }
-
-    fn wait(&self) {
-        let ok = wait_for(Duration::from_secs(90), || {
-            common::snmp_tool(
-                "snmpget",
-                &["-v2c", "-c", "public", "-t", "0.5", "-r", "0"],
-                self.port,
-                &["1.3.6.1.2.1.1.1.0"],
-            )
-        });
-        assert!(ok.is_some(), "snmpsim on {} did not answer", self.port);
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// `octopoll simulate` serving recordings; (device name, port) per recording.
-struct Simulator {
-    ports: BTreeMap<String, u16>,
-    _proc: Proc,
-}
-
-impl Simulator {
-    fn start(recordings: &[PathBuf]) -> Simulator {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_octopoll"));
-        cmd.args(["simulate", "--devices", "0", "--base-port", "0"]);
-        for r in recordings {
-            cmd.arg("--recording").arg(r);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start simulator");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let mut ports = BTreeMap::new();
-        for _ in recordings {
-            let line = lines.next().expect("simulator line").unwrap();
-            let (name, addr) = line.split_once(' ').expect("name addr");
-            let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-            ports.insert(name.to_string(), port);
-        }
-        Simulator {
-            ports,
-            _proc: Proc {
-                child,
-                name: "simulator",
-            },
-        }
     }
 }
 

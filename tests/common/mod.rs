@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -285,4 +286,119 @@ pub fn write_atomic(path: &Path, text: &str) {
     let tmp = path.with_extension("tmp~");
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, path).unwrap();
+}
+
+/// snmpsim serving one recording as community `public`, on its own port.
+pub struct Snmpsim {
+    pub port: u16,
+    _dir: tempfile::TempDir,
+    _proc: Proc,
+}
+
+impl Snmpsim {
+    /// Starts snmpsim on a copy of `recording` (gzip-compressed when it ends in `.gz`).
+    pub fn start(recording: &Path) -> Option<Snmpsim> {
+        let bin = tool("/usr/bin/snmpsimd")?;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::create_dir_all(dir.path().join("cache")).unwrap();
+        let target = data.join("public.snmprec");
+        if recording.extension().is_some_and(|e| e == "gz") {
+            let out = Command::new("gzip")
+                .arg("-dc")
+                .arg(recording)
+                .output()
+                .expect("gzip");
+            std::fs::write(&target, out.stdout).unwrap();
+        } else {
+            std::fs::copy(recording, &target).unwrap();
+        }
+        // snmpsim refuses to run as root without dropping to another user.
+        let _ = Command::new("chmod")
+            .args(["-R", "a+rwX"])
+            .arg(dir.path())
+            .status();
+        let port = free_udp_port();
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("--data-dir={}", data.display()))
+            .arg(format!(
+                "--cache-dir={}",
+                dir.path().join("cache").display()
+            ))
+            .arg(format!("--agent-udpv4-endpoint=127.0.0.1:{port}"))
+            .arg("--logging-method=null")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if is_root() {
+            cmd.args(["--process-user=nobody", "--process-group=nogroup"]);
+        }
+        let child = cmd.spawn().expect("start snmpsimd");
+        Some(Snmpsim {
+            port,
+            _dir: dir,
+            _proc: Proc {
+                child,
+                name: "snmpsimd",
+            },
+        })
+    }
+
+    /// Waits until it answers (it indexes its data first).
+    pub fn wait(&self) {
+        let ok = wait_for(Duration::from_secs(90), || {
+            snmp_tool(
+                "snmpget",
+                &["-v2c", "-c", "public", "-t", "0.5", "-r", "0"],
+                self.port,
+                &["1.3.6.1.2.1.1.1.0"],
+            )
+        });
+        assert!(ok.is_some(), "snmpsim on {} did not answer", self.port);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// `octopoll simulate` serving recordings; (device name, port) per recording.
+pub struct Simulator {
+    pub ports: BTreeMap<String, u16>,
+    _proc: Proc,
+}
+
+impl Simulator {
+    pub fn start(recordings: &[PathBuf]) -> Simulator {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_octopoll"));
+        cmd.args(["simulate", "--devices", "0", "--base-port", "0"]);
+        for r in recordings {
+            cmd.arg("--recording").arg(r);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start simulator");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut ports = BTreeMap::new();
+        for _ in recordings {
+            let line = lines.next().expect("simulator line").unwrap();
+            let (name, addr) = line.split_once(' ').expect("name addr");
+            let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+            ports.insert(name.to_string(), port);
+        }
+        Simulator {
+            ports,
+            _proc: Proc {
+                child,
+                name: "simulator",
+            },
+        }
+    }
 }
