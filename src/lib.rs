@@ -10,6 +10,10 @@
 //!   path fed by the file watcher, SIGHUP and `POST /-/reload`).
 //! - [`snmp`]: owned OID/value types and the SNMP client (timeouts, retries, table walks);
 //!   the only module that names the `async-snmp` crate.
+//! - [`table`]: the table engine, knowing nothing of HTTP: the module model (indexes,
+//!   lookups, value types, filters; snmp_exporter's semantics) that the config produces
+//!   for the built-in `if_mib`, octopoll's own modules and snmp_exporter module files; the
+//!   plan that fetches each OID of a device's modules once; the decoders into families.
 //! - [`poller`]: the scheduler (one task per device, diffed on reload) and the snapshot
 //!   store the HTTP layer reads.
 //! - [`metrics`]: pure mapping from poll results to samples, the prometheus-client

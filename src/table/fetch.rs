@@ -7,8 +7,9 @@
 use super::fetched::Fetched;
 use crate::snmp::{walk_columns, walk_columns_with, Oid, Requester, Session, SnmpError, Value};
 
-/// Columns walked side by side in one request; more wait for the next group.
-pub const MAX_COLUMNS: usize = 16;
+/// Columns walked side by side in one request; more wait for the next group. (An agent
+/// that cannot answer so many answers tooBig, and the walk asks for fewer rows.)
+pub const MAX_COLUMNS: usize = 32;
 /// `.0` instances riding in the first GETBULK as non-repeaters.
 pub const MAX_NON_REPEATERS: usize = 16;
 /// OIDs per GET request (halved on tooBig).
