@@ -4,9 +4,9 @@
 //! - [`State`]: what the endpoints read, built by the wiring in [`crate::app`].
 //! - `stream`: `/metrics` encoded on a blocking thread and sent in chunks.
 //! - [`pages`]: the status page and the device page (askama templates in `templates/`).
-//! - [`format`]: how numbers and times read on those pages.
+//! - [`display`]: how numbers and times read on those pages.
 
-pub mod format;
+pub mod display;
 pub mod pages;
 mod state;
 mod stream;

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use askama::Template;
 
-use super::format::{self, ago, bits_per_second, if_status, per_second, unescape_label};
+use super::display::{self, ago, bits_per_second, if_status, per_second, unescape_label};
 use super::State;
 use crate::config::Device;
 use crate::metrics::mapping::Interface;
@@ -202,7 +202,7 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
             ),
             Some(s) => (
                 ago(s.last_poll),
-                format::duration(s.duration),
+                display::duration(s.duration),
                 s.data
                     .as_ref()
                     .map(|p| interfaces_summary(&p.interfaces, s.rates.as_deref()))
@@ -442,7 +442,7 @@ fn identity(snap: Option<&DeviceSnapshot>) -> Vec<(&'static str, String)> {
     if let Some(t) = sys.sys_uptime {
         out.push((
             "uptime",
-            format::duration(Duration::from_millis(u64::from(t) * 10)),
+            display::duration(Duration::from_millis(u64::from(t) * 10)),
         ));
     }
     out.retain(|(_, v)| !v.is_empty());
@@ -450,7 +450,7 @@ fn identity(snap: Option<&DeviceSnapshot>) -> Vec<(&'static str, String)> {
 }
 
 fn polling(device: &Device, snap: Option<&DeviceSnapshot>) -> Vec<(&'static str, String)> {
-    let mut out = vec![("interval", format::duration(device.interval))];
+    let mut out = vec![("interval", display::duration(device.interval))];
     let Some(s) = snap else {
         out.push(("last poll", "not yet: the first poll is pending".into()));
         return out;
@@ -459,7 +459,7 @@ fn polling(device: &Device, snap: Option<&DeviceSnapshot>) -> Vec<(&'static str,
         "last poll",
         format!("{} ({})", ago(s.last_poll), utc(s.last_poll)),
     ));
-    out.push(("poll duration", format::duration(s.duration)));
+    out.push(("poll duration", display::duration(s.duration)));
     out.push((
         "last success",
         s.last_success
@@ -483,7 +483,7 @@ fn rates_note(snap: Option<&DeviceSnapshot>) -> String {
         Some(s) => match &s.rates {
             Some(r) => format!(
                 "Rates between the last two polls, {} apart.",
-                format::duration(r.over)
+                display::duration(r.over)
             ),
             None => "Rates appear after the next poll (they need two in a row).".into(),
         },
@@ -568,12 +568,12 @@ fn interface_rows(snap: Option<&DeviceSnapshot>, q: &str, sort: &str) -> (Vec<If
                 problem: i.admin == Some(1) && i.oper != Some(1),
                 speed: i
                     .high_speed
-                    .map(format::speed)
+                    .map(display::speed)
                     .unwrap_or_else(|| "—".into()),
                 in_rate: rate_cell(r.in_bps),
                 out_rate: rate_cell(r.out_bps),
-                in_util: iu.map(format::percent).unwrap_or_default(),
-                out_util: ou.map(format::percent).unwrap_or_default(),
+                in_util: iu.map(display::percent).unwrap_or_default(),
+                out_util: ou.map(display::percent).unwrap_or_default(),
                 in_bar: bar(iu),
                 out_bar: bar(ou),
                 errors: pair(r.in_errors_ps, r.out_errors_ps),
