@@ -262,7 +262,10 @@ fn device_page_in_chromium_shows_the_simulators_traffic() {
     let oper = walk(sim_port, "1.3.6.1.2.1.2.2.1.8").expect("ifOperStatus walk");
 
     // The label's markup is text in the browser, not a bold tag.
-    assert!(d.contains("site=&lt;b&gt;lab&lt;/b&gt;"), "label not shown as text");
+    assert!(
+        d.contains("site=&lt;b&gt;lab&lt;/b&gt;"),
+        "label not shown as text"
+    );
     let rows = interface_rows(&d);
     assert_eq!(rows.len(), IFACES, "one row per interface in:\n{d}");
     let mut compared = 0;
@@ -356,7 +359,7 @@ fn unknown_device_pages_say_so() {
     let cfg = dir.path().join("octopoll.yml");
     std::fs::write(
         &cfg,
-        "auths: {sim: {version: 2c, community: public}}\ndefaults: {auth: sim}\n\
+        "auths: {sim: {version: 2c, community: public}}\ndefaults: {auth: sim, interval: 2s, timeout: 500ms, retries: 0}\n\
          devices:\n  - {name: \"core:sw.1\", address: \"127.0.0.1:9\"}\n",
     )
     .unwrap();
@@ -365,7 +368,7 @@ fn unknown_device_pages_say_so() {
     assert_eq!(status, 404);
     assert!(body.contains("No device named &#34;nope&#34;"), "{body}");
     // A name with a colon, percent-encoded in the path (and taken as it is, too).
-    for path in ["/devices/core%3Asw.1", "/devices/core:sw.1"] {
+    for path in ["/devices/core%3Asw%2E1", "/devices/core:sw.1"] {
         let (status, body) = o.get(path);
         assert_eq!(status, 200, "{path}: {body}");
         assert!(body.contains("<h1>core:sw.1"), "{body}");
@@ -377,5 +380,17 @@ fn unknown_device_pages_say_so() {
     assert_eq!(status, 302);
     // The status page links to the device page with the same encoding.
     let (_, page) = o.get("/");
-    assert!(page.contains("href=\"/devices/core%3Asw.1\""), "{page}");
+    assert!(page.contains("href=\"/devices/core:sw.1\""), "{page}");
+    // The row layout other tests and scripts read: the last error is the 7th cell.
+    let err = wait_for(Duration::from_secs(15), || {
+        let row = o.status_row("core:sw.1");
+        let cell = row.split("<td>").nth(6)?.split("</td>").next()?.to_string();
+        (!cell.is_empty()).then_some(cell)
+    });
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("no response") || e.contains("refused")),
+        "last error not in the 7th cell: {err:?}\n{}",
+        o.status_row("core:sw.1")
+    );
 }

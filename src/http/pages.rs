@@ -26,12 +26,22 @@ const STATUS_REFRESH: Duration = Duration::from_secs(10);
 /// Recent events shown per device on the status page.
 const EVENTS_ON_STATUS: usize = 3;
 
-/// Characters left as they are in a path segment: RFC 3986's unreserved ones.
+/// Characters left as they are in a path segment or a query value: RFC 3986's
+/// unreserved ones and `:` (allowed in both, and common in device names).
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
-    .remove(b'~');
+    .remove(b'~')
+    .remove(b':');
+
+/// `/probe?device=NAME`, the device's own metrics.
+fn probe_path(name: &str) -> String {
+    format!(
+        "/probe?device={}",
+        percent_encoding::utf8_percent_encode(name, SEGMENT)
+    )
+}
 
 /// The URL path of a device's page.
 pub fn device_path(name: &str) -> String {
@@ -212,7 +222,7 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
         };
         rows.push(DeviceRow {
             href: device_path(&d.name),
-            probe_href: format!("/probe?{}", query_value(&[("device", &d.name)])),
+            probe_href: probe_path(&d.name),
             name: d.name.clone(),
             address: d.address.clone(),
             labels,
@@ -388,7 +398,7 @@ pub fn device_page(
         labels: labels_text(device),
         // The page follows the polls: no point reloading faster, and no slower than a minute.
         refresh_secs: device.interval.as_secs().clamp(2, 60),
-        probe_href: format!("/probe?{}", query_value(&[("device", name)])),
+        probe_href: probe_path(name),
         grafana: grafana_link(
             state.grafana_url.as_deref(),
             GRAFANA_DEVICE_DASHBOARD,
@@ -633,6 +643,8 @@ mod tests {
         assert_eq!(device_path("core-sw1"), "/devices/core-sw1");
         assert_eq!(device_path(".."), "/devices/%2E%2E");
         assert_eq!(device_path("a b/c"), "/devices/a%20b%2Fc");
+        assert_eq!(device_path("core:sw.1"), "/devices/core:sw.1");
+        assert_eq!(probe_path("a&b=c d"), "/probe?device=a%26b%3Dc%20d");
         assert_eq!(
             grafana_link(Some("http://g:3000/"), "/d/x/y", &[("var-device", "a&b")]),
             Some("http://g:3000/d/x/y?var-device=a%26b".into())
