@@ -161,6 +161,8 @@ struct StatusPage {
     q: String,
     problems: bool,
     shown: usize,
+    /// SNMP requests, timeouts and retries since octopoll started.
+    snmp: [u64; 3],
     config_events: Vec<EventRow>,
     rows: Vec<DeviceRow>,
 }
@@ -271,6 +273,10 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
         shown: rows.len(),
         q,
         problems,
+        snmp: {
+            let st = state.poller.engine().stats();
+            [&st.requests, &st.timeouts, &st.retries].map(|c| c.load(Ordering::Relaxed))
+        },
         config_events: store.events("").iter().rev().map(EventRow::new).collect(),
         rows,
     };
