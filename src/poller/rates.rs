@@ -46,6 +46,23 @@ impl Rates {
     }
 }
 
+/// The time between two polls for their rates: the device's own sysUpTime difference
+/// when it is plausible (within a quarter of the poller's wall-clock difference), as it
+/// is read with the counters and so is not skewed by when octopoll got to record a
+/// reply; the wall-clock difference otherwise (no sysUpTime, wrapped, frozen or odd).
+pub fn interval(wall: Duration, uptime_ticks: Option<(u32, u32)>) -> Duration {
+    let Some((a, b)) = uptime_ticks.filter(|(a, b)| b > a) else {
+        return wall;
+    };
+    let device = Duration::from_millis(u64::from(b - a) * 10);
+    let (lo, hi) = (wall.mul_f64(0.75), wall.mul_f64(1.25));
+    if device >= lo && device <= hi {
+        device
+    } else {
+        wall
+    }
+}
+
 /// Per-second increase of a counter of `bits` width. A 32-bit counter that went down is
 /// taken as one wrap (at 10 Gbit/s an octet counter wraps every 3.4 s); a 64-bit one as
 /// a reset, which gives no rate.
@@ -156,6 +173,17 @@ mod tests {
         let a = [iface(1, Some((0, 0)), None, 0)];
         assert!(between(&a, &a, Duration::ZERO, false).is_none());
         assert!(between(&a, &a, Duration::from_secs(1), true).is_none());
+    }
+
+    #[test]
+    fn interval_prefers_the_devices_clock_when_plausible() {
+        let wall = Duration::from_millis(2_080);
+        // 200 ticks = 2.00 s: read with the counters, taken over the late wall clock.
+        assert_eq!(interval(wall, Some((1_000, 1_200))), Duration::from_secs(2));
+        // Frozen, backwards or far off: the wall clock.
+        for ticks in [None, Some((5, 5)), Some((9, 3)), Some((0, 1_000))] {
+            assert_eq!(interval(wall, ticks), wall, "{ticks:?}");
+        }
     }
 
     #[test]

@@ -224,9 +224,11 @@ impl Store {
 /// Rates from the previous snapshot's data to `next`, polled at `now`.
 fn rates_since(prev: &DeviceSnapshot, next: &PollData, now: SystemTime) -> Option<Rates> {
     let old = prev.data.as_ref()?;
-    let over = now.duration_since(prev.last_poll).ok()?;
+    let wall = now.duration_since(prev.last_poll).ok()?;
     let uptime = |d: &PollData| d.system.as_ref().and_then(|s| s.sys_uptime);
-    let restarted = matches!((uptime(old), uptime(next)), (Some(a), Some(b)) if b < a);
+    let ticks = uptime(old).zip(uptime(next));
+    let restarted = matches!(ticks, Some((a, b)) if b < a);
+    let over = rates::interval(wall, ticks);
     rates::between(&old.interfaces, &next.interfaces, over, restarted)
 }
 
