@@ -501,7 +501,7 @@ fn regex_escape(s: &str) -> String {
 /// its all-value; a single-valued one is tried with each of its values (e.g. every
 /// device). Query variables are resolved through Prometheus, in dashboard order, so a
 /// variable may depend on an earlier one.
-fn assignments(prom: &Prometheus, d: &Value, origin: &str) -> Vec<Vec<(String, String)>> {
+fn assignments(prom: &Prometheus, d: &Value, origin: &str) -> Vec<Vars> {
     let mut out = vec![builtins()];
     for v in d["templating"]["list"].as_array().into_iter().flatten() {
         let name = v["name"]
@@ -608,11 +608,14 @@ fn vars_text(vars: &[(String, String)]) -> String {
         .join(" ")
 }
 
+/// Values of the dashboard variables (and Grafana's built-ins) for one run of a query.
+type Vars = Vec<(String, String)>;
+
 /// What one target returned under every assignment it was tried with.
 struct TargetRun {
     origin: String,
     /// (variables, series) for the assignments that returned data.
-    hits: Vec<(Vec<(String, String)>, Vec<Value>)>,
+    hits: Vec<(Vars, Vec<Value>)>,
 }
 
 struct Checker<'a> {
@@ -628,13 +631,7 @@ impl Checker<'_> {
     }
 
     /// Runs `expr` under every assignment; records errors; returns the hits.
-    fn run(
-        &mut self,
-        origin: &str,
-        expr: &str,
-        instant: bool,
-        assignments: &[Vec<(String, String)>],
-    ) -> TargetRun {
+    fn run(&mut self, origin: &str, expr: &str, instant: bool, assignments: &[Vars]) -> TargetRun {
         self.checked += 1;
         let end = unix_now();
         let mut hits = Vec::new();
@@ -718,12 +715,7 @@ fn text_sorted_integer_columns(p: &Value, series: &[Value]) -> Vec<String> {
 }
 
 /// Checks every panel target of one dashboard; returns the runs for the specific checks.
-fn check_panels(
-    c: &mut Checker,
-    rel: &str,
-    d: &Value,
-    assignments: &[Vec<(String, String)>],
-) -> Vec<TargetRun> {
+fn check_panels(c: &mut Checker, rel: &str, d: &Value, assignments: &[Vars]) -> Vec<TargetRun> {
     let mut runs = Vec::new();
     for p in all_panels(d) {
         let kind = p["type"].as_str().unwrap_or("");
@@ -791,7 +783,7 @@ fn check_panels(
 }
 
 /// Annotations: valid, positive while their event holds, with the labels they name.
-fn check_annotations(c: &mut Checker, rel: &str, d: &Value, assignments: &[Vec<(String, String)>]) {
+fn check_annotations(c: &mut Checker, rel: &str, d: &Value, assignments: &[Vars]) {
     for a in d["annotations"]["list"].as_array().into_iter().flatten() {
         let name = a["name"].as_str().unwrap_or("?");
         if a["builtIn"].as_u64() == Some(1) {
@@ -806,7 +798,7 @@ fn check_annotations(c: &mut Checker, rel: &str, d: &Value, assignments: &[Vec<(
             continue;
         };
         let run = c.run(&origin, expr, false, assignments);
-        let positive: Vec<(&Vec<(String, String)>, &Value)> = run
+        let positive: Vec<(&Vars, &Value)> = run
             .hits
             .iter()
             .flat_map(|(vars, series)| series.iter().map(move |s| (vars, s)))

@@ -16,6 +16,7 @@ use crate::config::Device;
 use crate::metrics::mapping::Interface;
 use crate::poller::rates::{InterfaceRates, Rates};
 use crate::poller::{DeviceSnapshot, Event};
+use crate::table::FamilyType;
 
 /// Path of the Device dashboard in Grafana (its uid and slug in `grafana/dashboards/`).
 pub const GRAFANA_DEVICE_DASHBOARD: &str = "/d/octopoll-device/octopoll-device";
@@ -337,9 +338,9 @@ struct IfRow {
     discards: String,
 }
 
-struct OidRow {
+struct SeriesRow {
     name: String,
-    index: String,
+    labels: String,
     value: String,
 }
 
@@ -363,7 +364,8 @@ struct DevicePage {
     sort: String,
     interfaces: Vec<IfRow>,
     hidden: usize,
-    oids: Vec<OidRow>,
+    series: Vec<SeriesRow>,
+    series_more: usize,
     events: Vec<EventRow>,
 }
 
@@ -396,6 +398,7 @@ pub fn device_page(
     let q = params.get("q").cloned().unwrap_or_default();
     let sort = params.get("sort").cloned().unwrap_or_default();
     let (interfaces, hidden) = interface_rows(snap, &q, &sort);
+    let (series, series_more) = series_rows(snap);
     let page = DevicePage {
         version: env!("CARGO_PKG_VERSION"),
         name: device.name.clone(),
@@ -422,7 +425,8 @@ pub fn device_page(
         sort,
         interfaces,
         hidden,
-        oids: oid_rows(snap),
+        series,
+        series_more,
         events: state
             .store()
             .events(name)
@@ -616,21 +620,42 @@ fn interface_rows(snap: Option<&DeviceSnapshot>, q: &str, sort: &str) -> (Vec<If
     (rows.into_iter().map(|(r, _)| r).collect(), hidden)
 }
 
-fn oid_rows(snap: Option<&DeviceSnapshot>) -> Vec<OidRow> {
+/// Module series shown on the device page at most; the rest are in `/probe`.
+const SERIES_SHOWN: usize = 500;
+
+/// The device's module series (custom OIDs, user and snmp_exporter modules) as the
+/// exposition names them, with their labels; at most [`SERIES_SHOWN`], and how many more.
+fn series_rows(snap: Option<&DeviceSnapshot>) -> (Vec<SeriesRow>, usize) {
     let Some(data) = snap.and_then(|s| s.data.as_ref()) else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
-    data.oids
-        .iter()
-        .map(|o| OidRow {
-            name: o.spec.name.clone(),
-            index: o.index.as_deref().map(unescape_label).unwrap_or_default(),
-            value: match &o.text {
-                Some(t) => unescape_label(t),
-                None => format!("{}", o.value),
-            },
-        })
-        .collect()
+    let mut rows = Vec::new();
+    let mut total = 0;
+    for f in &data.families {
+        let name = match f.kind {
+            FamilyType::Counter => format!("{}_total", f.name),
+            FamilyType::Info => format!("{}_info", f.name),
+            FamilyType::Gauge | FamilyType::Unknown => f.name.to_string(),
+        };
+        for sample in &f.samples {
+            total += 1;
+            if rows.len() == SERIES_SHOWN {
+                continue;
+            }
+            rows.push(SeriesRow {
+                name: name.clone(),
+                labels: sample
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", unescape_label(v)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                value: format!("{}", sample.value),
+            });
+        }
+    }
+    let more = total - rows.len();
+    (rows, more)
 }
 
 #[cfg(test)]
