@@ -26,7 +26,11 @@
 //!
 //! Recording rules must return data; alert rules must be valid. Alert rules are loaded
 //! with `for: 0s` so alerts fire within the test (the ALERTS panels need some).
-//! New panels, targets and annotations are checked without changing this file.
+//!
+//! New panels, targets and annotations are checked without changing this file; a panel
+//! or an annotation about something the lab does not have yet (a new module's series, a
+//! kind of event) fails with "no data" / "never above zero" until the lab has it: add it
+//! to [`lab_config`] or to [`Lab::make_events`].
 //!
 //! Skips with a message if `prometheus` is not installed, unless env CI is set.
 
@@ -300,8 +304,10 @@ impl Lab {
         }
     }
 
-    /// Moves lab-edge1 to the second recording: Gi1/0/3 goes down, sysUpTime goes back.
-    fn switch_edge(&self) {
+    /// The events the annotations are about, between two stretches of normal polling:
+    /// lab-edge1 moves to the second recording, where Gi1/0/3 is down and sysUpTime went
+    /// back (an interface status change and a reboot); lab-dead1 is down throughout.
+    fn make_events(&self) {
         let text = lab_config(&self.sim, &self.sim["edge-b"], &self.dead);
         let tmp = self.config.with_extension("tmp");
         std::fs::write(&tmp, text).unwrap();
@@ -886,8 +892,7 @@ fn dashboards_and_recording_rules_return_data() {
         lab.log()
     );
 
-    // The events the annotations are about: an interface goes down, the device restarts.
-    lab.switch_edge();
+    lab.make_events();
     let switched = wait_for(
         "lab-edge1's Gi1/0/3 down in Prometheus",
         Duration::from_secs(60),
