@@ -136,13 +136,20 @@ fn fake_grafana(admin_password: &str, dashboard_uids: Vec<String>) -> FakeGrafan
     FakeGrafana { url, seen, users }
 }
 
-fn run_init(g: &FakeGrafana, admin_file: &Path, tech_file: &Path) -> std::process::Output {
+/// Runs create-technician.sh against `g`; `env` adds to or overrides its environment.
+fn run_init(
+    g: &FakeGrafana,
+    admin_file: &Path,
+    tech_file: &Path,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     Command::new("sh")
         .arg(root().join("grafana/init/create-technician.sh"))
         .env("GRAFANA_URL", &g.url)
         .env("GRAFANA_ADMIN_PASSWORD_FILE", admin_file)
         .env("TECHNICIAN_PASSWORD_FILE", tech_file)
         .env("HOME_DASHBOARD_UID", "octopoll-overview")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -172,7 +179,7 @@ fn init_script_works_with_windows_line_endings_and_sets_the_home_by_uid() {
         .collect();
     let g = fake_grafana("s3cret-admin-pass\r", uids);
 
-    let out = run_init(&g, &admin, &tech);
+    let out = run_init(&g, &admin, &tech, &[]);
     assert!(out.status.success(), "first run failed:\n{}", text(&out));
     assert!(
         text(&out).contains("carriage return"),
@@ -203,7 +210,7 @@ fn init_script_works_with_windows_line_endings_and_sets_the_home_by_uid() {
 
     // Second run: the user exists; a rotated password is set again.
     std::fs::write(&tech, "rotated-pass-77\n").unwrap();
-    let out = run_init(&g, &admin, &tech);
+    let out = run_init(&g, &admin, &tech, &[]);
     assert!(out.status.success(), "second run failed:\n{}", text(&out));
     assert_eq!(
         g.users
@@ -216,7 +223,7 @@ fn init_script_works_with_windows_line_endings_and_sets_the_home_by_uid() {
 
     // A wrong admin password is a clear failure, not a hang.
     std::fs::write(&admin, "not-the-password\n").unwrap();
-    let out = run_init(&g, &admin, &tech);
+    let out = run_init(&g, &admin, &tech, &[]);
     assert!(!out.status.success());
     assert!(
         text(&out).contains("admin credentials refused"),
@@ -236,16 +243,12 @@ fn init_script_fails_clearly_on_an_unknown_home_dashboard() {
     std::fs::write(&admin, "s3cret-admin-pass\n").unwrap();
     std::fs::write(&tech, "tech-pass-0042\n").unwrap();
     let g = fake_grafana("s3cret-admin-pass", vec!["something-else".into()]);
-    let out = Command::new("sh")
-        .arg(root().join("grafana/init/create-technician.sh"))
-        .env("GRAFANA_URL", &g.url)
-        .env("GRAFANA_ADMIN_PASSWORD_FILE", &admin)
-        .env("TECHNICIAN_PASSWORD_FILE", &tech)
-        .env("HOME_DASHBOARD_UID", "no-such-uid")
-        // The stand-in never provisions it: do not wait a minute for it.
-        .env("HOME_DASHBOARD_TRIES", "1")
-        .output()
-        .unwrap();
+    // The stand-in never provisions it: do not wait a minute for it.
+    let env = [
+        ("HOME_DASHBOARD_UID", "no-such-uid"),
+        ("HOME_DASHBOARD_TRIES", "1"),
+    ];
+    let out = run_init(&g, &admin, &tech, &env);
     assert!(!out.status.success());
     assert!(
         text(&out).contains("dashboard uid 'no-such-uid' not found"),

@@ -296,14 +296,16 @@ fn interfaces_summary(ifaces: &[Interface], rates: Option<&Rates>) -> String {
     if down > 0 {
         out.push_str(&format!(" ({down} down)"));
     }
-    if let Some((i, o)) = rates.and_then(total_traffic) {
-        out.push_str(&format!(
-            " · in {} · out {}",
-            bits_per_second(i),
-            bits_per_second(o)
-        ));
-    }
+    out.push_str(&traffic(rates, " · in"));
     out
+}
+
+/// `{lead} 1.2 Gbit/s · out 800 Mbit/s`, the device's total traffic; empty without rates.
+fn traffic(rates: Option<&Rates>, lead: &str) -> String {
+    match rates.and_then(total_traffic) {
+        Some((i, o)) => format!("{lead} {} · out {}", bits_per_second(i), bits_per_second(o)),
+        None => String::new(),
+    }
 }
 
 /// Sum of the in and out rates over the interfaces that have them.
@@ -515,18 +517,11 @@ fn interfaces_overview(ifaces: &[Interface], rates: Option<&Rates>) -> String {
     let up = ifaces.iter().filter(|i| i.oper == Some(1)).count();
     let admin_down = ifaces.iter().filter(|i| i.admin == Some(2)).count();
     let down = ifaces.len() - up - admin_down;
-    let mut out = format!(
-        "{} interfaces: {up} up, {down} down, {admin_down} admin down",
-        ifaces.len()
-    );
-    if let Some((i, o)) = rates.and_then(total_traffic) {
-        out.push_str(&format!(
-            " · total in {} · out {}",
-            bits_per_second(i),
-            bits_per_second(o)
-        ));
-    }
-    out
+    format!(
+        "{} interfaces: {up} up, {down} down, {admin_down} admin down{}",
+        ifaces.len(),
+        traffic(rates, " · total in")
+    )
 }
 
 fn rate_cell(v: Option<f64>) -> String {
