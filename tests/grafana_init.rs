@@ -15,7 +15,7 @@ use common_stack::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -162,16 +162,24 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
+/// The two password files in `dir`, with these contents.
+fn secret_files(dir: &Path, admin: &str, tech: &str) -> (PathBuf, PathBuf) {
+    let files = (
+        dir.join("grafana_admin_password"),
+        dir.join("grafana_technician_password"),
+    );
+    std::fs::write(&files.0, admin).unwrap();
+    std::fs::write(&files.1, tech).unwrap();
+    files
+}
+
 #[test]
 fn init_script_works_with_windows_line_endings_and_sets_the_home_by_uid() {
     if tool("curl").is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let admin = dir.path().join("grafana_admin_password");
-    let tech = dir.path().join("grafana_technician_password");
-    std::fs::write(&admin, "s3cret-admin-pass\r\n").unwrap();
-    std::fs::write(&tech, "tech-pass-0042\r\n").unwrap();
+    let (admin, tech) = secret_files(dir.path(), "s3cret-admin-pass\r\n", "tech-pass-0042\r\n");
     // Grafana's image reads the __FILE with "$(< file)": trailing newlines go, the \r stays.
     let uids = dashboards()
         .iter()
@@ -238,10 +246,7 @@ fn init_script_fails_clearly_on_an_unknown_home_dashboard() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let admin = dir.path().join("a");
-    let tech = dir.path().join("t");
-    std::fs::write(&admin, "s3cret-admin-pass\n").unwrap();
-    std::fs::write(&tech, "tech-pass-0042\n").unwrap();
+    let (admin, tech) = secret_files(dir.path(), "s3cret-admin-pass\n", "tech-pass-0042\n");
     let g = fake_grafana("s3cret-admin-pass", vec!["something-else".into()]);
     // The stand-in never provisions it: do not wait a minute for it.
     let env = [
