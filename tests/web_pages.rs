@@ -331,9 +331,10 @@ fn device_page_in_chromium_shows_the_simulators_traffic() {
         .nth(1)
         .unwrap_or_else(|| panic!("no up row on the status page:\n{s}"));
     assert!(row.contains("href=\"/devices/lab-sw1\""), "{row}");
+    let shown = text(row);
     assert!(
-        text(row).contains(" · in ") && text(row).contains("bit/s"),
-        "{row}"
+        shown.contains("24in ") && shown.contains(" · out ") && shown.contains("bit/s"),
+        "interface count and traffic: {row}"
     );
 
     let out = artifacts();

@@ -140,6 +140,8 @@ struct DeviceRow {
     last_poll: String,
     duration: String,
     interfaces: String,
+    /// `in 1.2 Gbit/s · out 800 Mbit/s`, empty until there are rates.
+    traffic: String,
     last_error: String,
     events: Vec<EventRow>,
 }
@@ -218,10 +220,14 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
                 display::duration(s.duration),
                 s.data
                     .as_ref()
-                    .map(|p| interfaces_summary(&p.interfaces, s.rates.as_deref()))
+                    .map(|p| interfaces_summary(&p.interfaces))
                     .unwrap_or_default(),
                 s.last_error.clone().unwrap_or_default(),
             ),
+        };
+        let traffic = match &snap {
+            Some(s) if s.up => traffic(s.rates.as_deref(), "in"),
+            _ => String::new(),
         };
         rows.push(DeviceRow {
             href: device_path(&d.name),
@@ -233,6 +239,7 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
             last_poll,
             duration,
             interfaces,
+            traffic,
             last_error,
             events,
         });
@@ -285,19 +292,17 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
         .unwrap_or_else(|e| format!("status page failed to render: {e}\n"))
 }
 
-/// `48 (3 down) · in 1.20 Gbit/s · out 800 Mbit/s`: interfaces, how many are
-/// operationally down while admin up, and the device's total traffic.
-fn interfaces_summary(ifaces: &[Interface], rates: Option<&Rates>) -> String {
+/// `48 (3 down)`: interfaces, and how many are operationally down while admin up.
+fn interfaces_summary(ifaces: &[Interface]) -> String {
     let down = ifaces
         .iter()
         .filter(|i| i.admin == Some(1) && i.oper.is_some_and(|o| o != 1))
         .count();
-    let mut out = ifaces.len().to_string();
     if down > 0 {
-        out.push_str(&format!(" ({down} down)"));
+        format!("{} ({down} down)", ifaces.len())
+    } else {
+        ifaces.len().to_string()
     }
-    out.push_str(&traffic(rates, " · in"));
-    out
 }
 
 /// `{lead} 1.2 Gbit/s · out 800 Mbit/s`, the device's total traffic; empty without rates.
