@@ -6,13 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::reload::{self, Trigger};
-use crate::config::{self, Config, ConfigErrors};
+use crate::config::{self, ConfigErrors};
+use crate::http::{ReloadRequest, State};
 use crate::metrics::ExporterState;
-use crate::poller::{ApplySummary, Event, Poller, Shard, Store};
+use crate::poller::{Event, Poller, Shard, Store};
 use crate::snmp::{Engine, SnmpError};
 use crate::web::WebConfig;
 
@@ -48,54 +49,8 @@ pub struct Options {
     pub watch: bool,
     /// TLS and basic-auth settings for HTTP.
     pub web_config: Option<PathBuf>,
-}
-
-/// A reload request with an optional reply channel (HTTP waits for the outcome).
-pub struct ReloadRequest {
-    /// Where it came from.
-    pub trigger: Trigger,
-    /// Gets the outcome.
-    pub reply: Option<oneshot::Sender<Result<ApplySummary, ConfigErrors>>>,
-}
-
-/// Everything the HTTP layer needs.
-pub struct AppState {
-    /// The poller and its store.
-    pub poller: Poller,
-    /// Reload status for metrics.
-    pub exporter: Arc<ExporterState>,
-    /// The config in force.
-    pub config: RwLock<Arc<Config>>,
-    /// Sends reload requests.
-    pub reload_tx: mpsc::Sender<ReloadRequest>,
-    /// Config path (for messages).
-    pub config_path: PathBuf,
-    /// Web config path, re-read on reload.
-    pub web_config_path: Option<PathBuf>,
-    /// TLS and basic auth in force.
-    pub web: RwLock<Arc<WebConfig>>,
-    /// The module files of the config in force (the watcher watches them too).
-    pub module_files: tokio::sync::watch::Sender<Vec<PathBuf>>,
-}
-
-impl AppState {
-    /// The config in force.
-    pub fn config(&self) -> Arc<Config> {
-        self.config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// TLS and basic auth in force.
-    pub fn web(&self) -> Arc<WebConfig> {
-        self.web.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The store.
-    pub fn store(&self) -> &Arc<Store> {
-        self.poller.store()
-    }
+    /// Grafana base URL for links from the status and device pages.
+    pub grafana_url: Option<String>,
 }
 
 /// Loads the config, starts polling and serves HTTP on `listener` until `shutdown`.
@@ -127,9 +82,9 @@ pub async fn run(
         .store(now_secs(), Ordering::Relaxed);
 
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(16);
-    let module_files = tokio::sync::watch::Sender::new(initial.module_files.clone());
-    let state = Arc::new(AppState {
-        module_files,
+    // The module files of the config in force: the watcher watches them too.
+    let module_files = watch::Sender::new(initial.module_files.clone());
+    let state = Arc::new(State {
         poller,
         exporter,
         config: RwLock::new(Arc::new(initial)),
@@ -137,6 +92,7 @@ pub async fn run(
         config_path: opts.config_path.clone(),
         web_config_path: opts.web_config.clone(),
         web: RwLock::new(Arc::new(web)),
+        grafana_url: opts.grafana_url.clone(),
     });
 
     // Watcher and SIGHUP send bare triggers; adapt them to requests.
@@ -144,7 +100,7 @@ pub async fn run(
     if opts.watch {
         reload::spawn_watcher(
             opts.config_path.clone(),
-            state.module_files.subscribe(),
+            module_files.subscribe(),
             trig_tx.clone(),
             shutdown.clone(),
         );
@@ -173,7 +129,12 @@ pub async fn run(
             }
         });
     }
-    tokio::spawn(reload_loop(state.clone(), reload_rx, shutdown.clone()));
+    tokio::spawn(reload_loop(
+        state.clone(),
+        module_files,
+        reload_rx,
+        shutdown.clone(),
+    ));
 
     crate::http::serve(listener, state, shutdown).await;
     Ok(())
@@ -195,7 +156,8 @@ fn now_secs() -> u64 {
 
 /// The one place a config is reloaded: all or nothing.
 async fn reload_loop(
-    state: Arc<AppState>,
+    state: Arc<State>,
+    module_files: watch::Sender<Vec<PathBuf>>,
     mut rx: mpsc::Receiver<ReloadRequest>,
     shutdown: CancellationToken,
 ) {
@@ -240,7 +202,7 @@ async fn reload_loop(
             Ok((new, web)) => {
                 *state.web.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(web);
                 let summary = state.poller.apply(&new, false);
-                state.module_files.send_if_modified(|files| {
+                module_files.send_if_modified(|files| {
                     let changed = *files != new.module_files;
                     files.clone_from(&new.module_files);
                     changed

@@ -22,6 +22,50 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Ids of the serve-only options, for [`Cli::parse_checked`].
+const SERVE_ONLY: [&str; 7] = [
+    "config",
+    "listen",
+    "grafana_url",
+    "shard",
+    "max_in_flight",
+    "no_watch",
+    "web_config",
+];
+
+impl Cli {
+    /// Parses the process arguments, exiting with clap's message on an error.
+    pub fn parse_checked() -> Cli {
+        Cli::try_parse_checked(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args` like [`Parser::try_parse_from`], and also refuses serve options
+    /// given before a subcommand (`octopoll --listen :1 check x.yml`): they would be
+    /// ignored. Log options apply everywhere.
+    pub fn try_parse_checked<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut cmd = Cli::command();
+        let matches = cmd.try_get_matches_from_mut(args)?;
+        if let Some((sub, _)) = matches.subcommand() {
+            let given = SERVE_ONLY.iter().find(|id| {
+                matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+            });
+            if let Some(id) = given {
+                let flag = format!("--{}", id.replace('_', "-"));
+                return Err(cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("{flag} is an option of serving, not of `octopoll {sub}` (see `octopoll {sub} --help`)"),
+                ));
+            }
+        }
+        Cli::from_arg_matches(&matches)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -38,21 +82,60 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
-/// `octopoll [serve]` options.
+/// `--config`, for the commands that read the device config.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub struct ConfigArg {
     /// Config file, or directory of *.yml files.
     #[arg(
         long,
         short = 'c',
         env = "OCTOPOLL_CONFIG",
-        default_value = "octopoll.yml",
-        global = true
+        default_value = "octopoll.yml"
     )]
     pub config: PathBuf,
+}
+
+/// `--listen`, for the commands that serve HTTP.
+#[derive(Debug, Args)]
+pub struct ListenArg {
     /// HTTP listen address (`:9161` means every interface).
-    #[arg(long, env = "OCTOPOLL_LISTEN", default_value = ":9161", global = true)]
+    #[arg(long, env = "OCTOPOLL_LISTEN", default_value = ":9161")]
     pub listen: String,
+}
+
+/// `--grafana-url`, for the commands that serve the status and device pages.
+#[derive(Debug, Args)]
+pub struct GrafanaArg {
+    /// Base URL of the Grafana with the shipped dashboards (e.g. http://grafana:3000); the
+    /// status and device pages then link to the Overview and Device dashboards.
+    #[arg(long, env = "OCTOPOLL_GRAFANA_URL", value_name = "URL", value_parser = grafana_url)]
+    pub grafana_url: Option<String>,
+}
+
+/// Accepts an absolute http(s) URL, so a typo fails at start instead of in a link.
+fn grafana_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or_else(|| format!("{s:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') || s.contains(char::is_whitespace) {
+        return Err(format!("{s:?} has no host (want e.g. http://grafana:3000)"));
+    }
+    Ok(s.trim_end_matches('/').to_string())
+}
+
+/// `octopoll [serve]` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The device config.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Where to serve HTTP.
+    #[command(flatten)]
+    pub listen: ListenArg,
+    /// Links to Grafana.
+    #[command(flatten)]
+    pub grafana: GrafanaArg,
     /// Poll only the devices whose name hashes to K of N (several instances, one config).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
@@ -92,6 +175,9 @@ pub enum LogFormat {
 /// `octopoll walk` options.
 #[derive(Debug, Args)]
 pub struct WalkArgs {
+    /// The device config (for device names and auths).
+    #[command(flatten)]
+    pub config: ConfigArg,
     /// A device name from --config, or host[:port].
     pub target: String,
     /// OID to walk (a scalar instance such as 1.3.6.1.2.1.1.3.0 is fetched with GET).
@@ -110,7 +196,127 @@ pub struct WalkArgs {
 /// `octopoll demo` options.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// Where to serve HTTP.
+    #[command(flatten)]
+    pub listen: ListenArg,
+    /// Links to Grafana.
+    #[command(flatten)]
+    pub grafana: GrafanaArg,
     /// First UDP port of the simulated devices on 127.0.0.1.
     #[arg(long, default_value_t = 16100)]
     pub sim_base_port: u16,
+    /// Do not open the device page in a browser.
+    #[arg(long)]
+    pub no_open: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn help(sub: &str) -> String {
+        let mut cmd = Cli::command();
+        cmd.build();
+        cmd.find_subcommand_mut(sub)
+            .unwrap_or_else(|| panic!("no subcommand {sub}"))
+            .render_long_help()
+            .to_string()
+    }
+
+    fn options(help: &str) -> Vec<String> {
+        help.lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                // `-c, --config`, `-h, --help`: the long name is what is compared.
+                let l = match l.split_once(", --") {
+                    Some((short, _)) if short.len() == 2 && short.starts_with('-') => &l[4..],
+                    _ => l,
+                };
+                l.starts_with("--")
+                    .then(|| l.split([' ', '=', '<']).next().unwrap().to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_subcommand_lists_only_its_options() {
+        let want: &[(&str, &[&str])] = &[
+            ("check", &["--log-format", "--log-level", "--help"]),
+            (
+                "walk",
+                &[
+                    "--config",
+                    "--auth",
+                    "--community",
+                    "--timeout",
+                    "--log-format",
+                    "--log-level",
+                    "--help",
+                ],
+            ),
+            (
+                "demo",
+                &[
+                    "--listen",
+                    "--grafana-url",
+                    "--sim-base-port",
+                    "--no-open",
+                    "--log-format",
+                    "--log-level",
+                    "--help",
+                ],
+            ),
+        ];
+        for (sub, opts) in want {
+            let h = help(sub);
+            let mut got = options(&h);
+            let mut opts: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+            got.sort();
+            opts.sort();
+            assert_eq!(got, opts, "octopoll {sub} --help:\n{h}");
+        }
+    }
+
+    #[test]
+    fn serve_options_are_refused_with_a_subcommand() {
+        for args in [
+            &["octopoll", "--listen", ":1", "check", "x.yml"][..],
+            &["octopoll", "check", "--listen", ":1", "x.yml"],
+            &["octopoll", "--config", "a.yml", "check", "x.yml"],
+            &["octopoll", "check", "--config", "a.yml", "x.yml"],
+        ] {
+            assert!(
+                Cli::try_parse_checked(args).is_err(),
+                "{args:?} was accepted"
+            );
+        }
+        let e = Cli::try_parse_checked(["octopoll", "--listen", ":1", "check", "x.yml"]);
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("--listen is an option of serving"));
+        for ok in [
+            &["octopoll", "--log-level", "debug", "check", "x.yml"][..],
+            &["octopoll", "check", "x.yml", "--log-level", "debug"],
+            &["octopoll", "--listen", ":1", "--config", "a.yml"],
+        ] {
+            let r = Cli::try_parse_checked(ok);
+            assert!(r.is_ok(), "{ok:?}: {r:?}");
+        }
+        let walk =
+            Cli::try_parse_checked(["octopoll", "walk", "sw1", "1.3.6", "-c", "d.yml"]).unwrap();
+        match walk.command {
+            Some(Command::Walk(w)) => assert_eq!(w.config.config, PathBuf::from("d.yml")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn grafana_url_must_be_http() {
+        assert_eq!(grafana_url("http://g:3000/").unwrap(), "http://g:3000");
+        for bad in ["grafana:3000", "http://", "ftp://g", "http:///x"] {
+            assert!(grafana_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,17 +1,25 @@
 //! `octopoll demo`: simulated devices plus octopoll polling them, no config needed.
 //!
 //! The built-in config is written to a temporary directory and watched like any other, so
-//! editing it shows hot reload too.
+//! editing it shows hot reload too. The demo opens onto the simulated core switch's
+//! device page: its traffic moves from the second poll on, a few seconds after start.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, AppError, Options};
+use crate::cli::DemoArgs;
+use crate::http::pages::device_path;
 use crate::sim::{self, DeviceSpec, Fault};
+
+/// The device the demo opens onto.
+pub const SHOWCASE: &str = "core-sw1";
 
 /// The demo fleet: (name, interfaces, fault, 32-bit only, labels).
 const FLEET: [(&str, usize, Fault, bool, &str); 6] = [
@@ -63,7 +71,8 @@ const FLEET: [(&str, usize, Fault, bool, &str); 6] = [
 pub fn demo_config(addrs: &[(String, SocketAddr)]) -> String {
     let mut y = String::from(
         "# octopoll demo config: simulated devices on loopback. Edit me: octopoll reloads.\n\
-         defaults:\n  interval: 10s\n  timeout: 1s\n  retries: 1\n  auth: demo\n\
+         # A short interval so the device pages show rates seconds after start.\n\
+         defaults:\n  interval: 2s\n  timeout: 500ms\n  retries: 1\n  auth: demo\n\
          auths:\n  demo: {version: 2c, community: public}\ndevices:\n",
     );
     for ((name, addr), (_, _, _, _, labels)) in addrs.iter().zip(FLEET.iter()) {
@@ -78,9 +87,10 @@ pub fn demo_config(addrs: &[(String, SocketAddr)]) -> String {
 /// Runs the simulator and octopoll on it until `shutdown`.
 pub async fn run(
     listener: TcpListener,
-    sim_base_port: u16,
+    args: &DemoArgs,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
+    let sim_base_port = args.sim_base_port;
     let specs: Vec<DeviceSpec> = FLEET
         .iter()
         .enumerate()
@@ -116,20 +126,27 @@ pub async fn run(
     } else {
         format!("http://{host}:{}", addr.port())
     };
+    let showcase = format!("{base}{}", device_path(SHOWCASE));
     println!("octopoll demo: {} simulated devices (branch-rtr1 never answers, old-sw1 has only 32-bit counters)", running.devices.len());
     for (n, a) in &running.devices {
         println!("  {n:<12} {a}");
     }
-    println!("config:  {} (edit it: octopoll reloads)", path.display());
-    println!("status:  {base}/");
+    println!();
+    println!("open:    {showcase}   <- traffic per interface of the simulated core switch");
+    println!("status:  {base}/   (every device; each name links to its page)");
     println!("metrics: {base}/metrics");
-    println!("first polls land within 10 s; Ctrl-C stops.");
+    println!("config:  {} (edit it: octopoll reloads)", path.display());
+    println!("polls every 2 s: rates show from the second poll on; Ctrl-C stops.");
+    if !args.no_open && std::io::stdout().is_terminal() {
+        open_in_browser(&showcase);
+    }
     let opts = Options {
         config_path: path.clone(),
         shard: None,
         max_in_flight: 64,
         watch: true,
         web_config: None,
+        grafana_url: args.grafana.grafana_url.clone(),
     };
     let result = app::run(listener, opts, shutdown).await;
     running.stop().await;
@@ -137,4 +154,32 @@ pub async fn run(
     // Give in-flight tasks a moment to see the cancellation before the runtime drops.
     tokio::time::sleep(Duration::from_millis(50)).await;
     result
+}
+
+/// Opens `url` in the desktop's browser, when there is a desktop: `$BROWSER`, else
+/// `open` (macOS) or `xdg-open` (with a display). Best effort; the URL is printed anyway.
+fn open_in_browser(url: &str) {
+    let program = match std::env::var("BROWSER") {
+        Ok(b) if !b.trim().is_empty() => b,
+        _ if cfg!(target_os = "macos") => "open".into(),
+        _ if std::env::var_os("DISPLAY").is_some()
+            || std::env::var_os("WAYLAND_DISPLAY").is_some() =>
+        {
+            "xdg-open".into()
+        }
+        _ => return,
+    };
+    match Command::new(&program)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        // Reap it when it exits (xdg-open returns once the browser has the URL).
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => tracing::debug!(%program, error = %e, "could not open a browser"),
+    }
 }

@@ -18,9 +18,13 @@
 //!   store the HTTP layer reads.
 //! - [`metrics`]: pure mapping from poll results to samples, the prometheus-client
 //!   `Collector` over snapshots, and octopoll's own metrics.
-//! - [`http`]: the endpoints (`/metrics`, `/probe`, `/targets`, `/-/reload`, `/config`, `/`).
+//! - [`http`]: the endpoints (`/metrics`, `/probe`, `/targets`, `/-/reload`, `/config`) and
+//!   the HTML pages (`/`, `/devices/NAME`, askama templates in `templates/`); it reads an
+//!   [`http::State`] and does not depend on the wiring.
 //! - [`sim`]: simulated SNMP agents for the demo, tests and benchmarks.
 //! - [`app`]: wires the pieces together for `octopoll` serve and `octopoll demo`.
+//! - [`cli`]: the clap types, one struct per subcommand; [`demo`]: `octopoll demo`;
+//!   [`web`]: TLS and basic auth (the web config).
 
 pub mod app;
 pub mod cli;

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Parser;
 use octopoll::cli::{Cli, Command, LogFormat};
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +30,7 @@ fn purge_freed_memory_at_once() {
 
 fn main() -> ExitCode {
     purge_freed_memory_at_once();
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     init_logging(&cli.log.log_format, &cli.log.log_level);
     if let Some(Command::Check { path }) = &cli.command {
         return check(path);
@@ -120,27 +119,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     match cli.command {
         Some(Command::Check { .. }) => unreachable!("handled before the runtime starts"),
-        Some(Command::Walk(args)) => octopoll::app::walk(&cli.serve.config, &args)
+        Some(Command::Walk(args)) => octopoll::app::walk(&args.config.config, &args)
             .await
             .map_err(Into::into),
         Some(Command::Simulate(args)) => octopoll::sim::run(args, shutdown).await,
         Some(Command::Demo(args)) => {
-            let listener = octopoll::app::bind(&cli.serve.listen).await?;
-            octopoll::demo::run(listener, args.sim_base_port, shutdown)
+            let listener = octopoll::app::bind(&args.listen.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.listen.listen))?;
+            octopoll::demo::run(listener, &args, shutdown)
                 .await
                 .map_err(Into::into)
         }
         None => {
-            let listener = octopoll::app::bind(&cli.serve.listen)
+            let listen = &cli.serve.listen.listen;
+            let listener = octopoll::app::bind(listen)
                 .await
-                .with_context(|| format!("cannot listen on {}", cli.serve.listen))?;
+                .with_context(|| format!("cannot listen on {listen}"))?;
             tracing::info!(address = %listener.local_addr()?, "serving HTTP");
             let opts = octopoll::app::Options {
-                config_path: cli.serve.config.clone(),
+                config_path: cli.serve.config.config.clone(),
                 shard: cli.serve.shard,
                 max_in_flight: cli.serve.max_in_flight,
                 watch: !cli.serve.no_watch,
                 web_config: cli.serve.web_config.clone(),
+                grafana_url: cli.serve.grafana.grafana_url.clone(),
             };
             octopoll::app::run(listener, opts, shutdown)
                 .await

@@ -1,5 +1,6 @@
 //! `octopoll demo` end to end: the simulator and the exporter together, checked against
-//! net-snmp's own view of the simulated devices.
+//! net-snmp's own view of the simulated devices; and the README's promise that the
+//! first command shows traffic moving on a simulated switch within seconds.
 
 mod common;
 
@@ -14,6 +15,7 @@ fn demo_serves_every_device_and_reports_the_dead_one() {
     let port = free_tcp_port();
     let addr = format!("127.0.0.1:{port}");
     let out = tempfile::NamedTempFile::new().unwrap();
+    let started = std::time::Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_octopoll"))
         .args(["demo", "--listen", &addr, "--sim-base-port", "0"])
         .stdout(out.reopen().unwrap())
@@ -93,7 +95,42 @@ fn demo_serves_every_device_and_reports_the_dead_one() {
         let prefix = format!("ifHighSpeed{{device=\"core-sw1\",role=\"core\",site=\"paris\",ifIndex=\"{idx}\",ifName=\"{name}\"");
         assert_eq!(sample(&body, &prefix), Some(speeds[idx]), "{prefix}");
     }
-    // Counters advance between polls (interval 10 s in the demo config).
+    // The demo prints its device page first, and that page shows traffic within seconds.
+    let stdout = std::fs::read_to_string(out.path()).unwrap();
+    let open = stdout
+        .lines()
+        .find(|l| l.starts_with("open:"))
+        .unwrap_or_else(|| panic!("the demo prints no page to open:\n{stdout}"));
+    let path = open
+        .split_whitespace()
+        .nth(1)
+        .and_then(|u| u.split_once(&addr))
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_else(|| panic!("{open}"));
+    assert_eq!(path, "/devices/core-sw1");
+    let page = wait_for(Duration::from_secs(20), || {
+        let (s, b) = http(&addr, "GET", &path)?;
+        (s == 200 && b.contains("Rates between the last two polls")).then_some(b)
+    })
+    .expect("the demo's device page shows rates");
+    let moving = started.elapsed();
+    // The uplinks (Te1/1/1, Te1/1/2) carry at least 2 % of 10 Gbit/s: Mbit/s or Gbit/s.
+    let uplink = page
+        .split("data-ifindex=\"48\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_default();
+    assert!(
+        uplink.contains("Mbit/s") || uplink.contains("Gbit/s"),
+        "no traffic on the core switch's uplink: {uplink}"
+    );
+    assert!(
+        moving < Duration::from_secs(20),
+        "traffic showed only after {moving:?}"
+    );
+    eprintln!("demo: traffic on the device page {moving:?} after start");
+
+    // Counters advance between polls (interval 2 s in the demo config).
     let series = r#"ifHCInOctets_total{device="core-sw1",role="core",site="paris",ifIndex="48""#;
     let first = sample(&body, series).unwrap();
     let later = wait_for(Duration::from_secs(15), || {

@@ -55,8 +55,14 @@ fn compose_parses_and_has_the_services() {
 
 #[test]
 fn compose_images_are_pinned() {
-    for (name, svc) in services(&compose()) {
-        if svc.get("build").is_some() {
+    let s = services(&compose());
+    let built: BTreeSet<&str> = s
+        .values()
+        .filter(|svc| svc.get("build").is_some())
+        .filter_map(|svc| svc["image"].as_str())
+        .collect();
+    for (name, svc) in &s {
+        if svc.get("build").is_some() || svc["image"].as_str().is_some_and(|i| built.contains(i)) {
             continue; // built locally from the Dockerfile
         }
         let image = svc["image"]
@@ -391,7 +397,7 @@ fn dashboards_are_provisionable() {
         })
         .collect();
     let mut uids = BTreeSet::new();
-    for rel in DASHBOARDS {
+    for rel in &dashboards() {
         let text = read(rel);
         assert!(
             !text.contains("${DS_"),
@@ -438,7 +444,7 @@ fn dashboards_are_provisionable() {
 
 #[test]
 fn dashboard_queries_use_rate_interval() {
-    for rel in DASHBOARDS {
+    for rel in &dashboards() {
         for e in dashboard_exprs(rel)
             .into_iter()
             .filter(|e| e.kind == ExprKind::Panel)
@@ -446,9 +452,10 @@ fn dashboard_queries_use_rate_interval() {
             let mut rest = e.expr.as_str();
             while let Some(i) = rest.find('[') {
                 let j = rest[i..].find(']').unwrap() + i;
-                assert_eq!(
-                    &rest[i..=j],
-                    "[$__rate_interval]",
+                // A subquery at the default resolution is fine too (the custom counters
+                // panel copies __name__ into a label before rate() drops it).
+                assert!(
+                    matches!(&rest[i..=j], "[$__rate_interval]" | "[$__rate_interval:]"),
                     "{}: use $__rate_interval in {}",
                     e.origin,
                     e.expr
@@ -468,7 +475,7 @@ fn queries_use_only_exported_metrics_and_recording_rules() {
         .collect();
     known.extend(recording_rule_names());
     let mut exprs = rule_exprs();
-    for rel in DASHBOARDS {
+    for rel in &dashboards() {
         exprs.extend(dashboard_exprs(rel));
     }
     assert!(
@@ -605,4 +612,159 @@ fn config_repo_example_is_complete() {
     let hook = read("examples/config-repo/hooks/pre-commit");
     assert!(hook.starts_with("#!") && hook.contains("octopoll check"));
     assert!(exists("examples/config-repo/README.md"));
+}
+
+// === defects a first-day user hit (each with the check that would have caught it) ===
+
+/// Two services building the same image tag race in compose's parallel build ("image
+/// already exists"): each locally built image has one builder, and the services that
+/// run it without building never try to pull it.
+#[test]
+fn compose_builds_each_image_once() {
+    let s = services(&compose());
+    let mut builders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, svc) in &s {
+        if svc.get("build").is_some() {
+            let image = svc["image"].as_str().unwrap_or(name).to_string();
+            builders.entry(image).or_default().push(name.clone());
+        }
+    }
+    assert!(!builders.is_empty(), "nothing is built");
+    for (image, who) in &builders {
+        assert_eq!(who.len(), 1, "{image} is built by {who:?}: build it once");
+    }
+    for (name, svc) in &s {
+        let Some(image) = svc["image"].as_str() else {
+            continue;
+        };
+        if builders.contains_key(image) && svc.get("build").is_none() {
+            assert_eq!(
+                svc["pull_policy"].as_str(),
+                Some("never"),
+                "{name} runs the locally built {image}: pull_policy: never, or compose tries a registry"
+            );
+        }
+    }
+}
+
+/// Mounting grafana/provisioning over the image's /etc/grafana/provisioning hides the
+/// image's other folders (alerting/, plugins/): Grafana logs errors at every start.
+#[test]
+fn grafana_provisioning_is_mounted_per_folder() {
+    let s = services(&compose());
+    let mounts = strs(&s["grafana"]["volumes"]);
+    let targets: Vec<&str> = mounts.iter().filter_map(|m| m.split(':').nth(1)).collect();
+    for t in &targets {
+        assert_ne!(
+            t.trim_end_matches('/'),
+            "/etc/grafana/provisioning",
+            "mount the provisioning folders one by one, not the whole of /etc/grafana/provisioning"
+        );
+    }
+    for e in std::fs::read_dir(root().join("grafana/provisioning")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let want = format!("./grafana/provisioning/{name}:/etc/grafana/provisioning/{name}:ro");
+        assert!(
+            mounts.contains(&want),
+            "grafana/provisioning/{name} is not mounted: want {want}"
+        );
+    }
+}
+
+/// The home dashboard is set through the API by uid (grafana-init), not by the file-path
+/// setting; and the uid is one of ours.
+#[test]
+fn grafana_home_dashboard_is_set_by_uid() {
+    let s = services(&compose());
+    let env = &s["grafana"]["environment"];
+    for (k, _) in env.as_mapping().into_iter().flatten() {
+        let k = k.as_str().unwrap();
+        assert!(
+            !k.contains("HOME_DASHBOARD_PATH"),
+            "{k}: set the home dashboard by uid through grafana-init instead"
+        );
+    }
+    let uid = s["grafana-init"]["environment"]["HOME_DASHBOARD_UID"]
+        .as_str()
+        .expect("grafana-init: HOME_DASHBOARD_UID");
+    let uids: Vec<String> = dashboards()
+        .iter()
+        .map(|f| json(f)["uid"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        uids.iter().any(|u| u == uid),
+        "home uid {uid} is none of {uids:?}"
+    );
+    assert!(read("grafana/init/create-technician.sh").contains("/api/org/preferences"));
+}
+
+/// Grafana does not start until the secrets-check one-shot passed (no example passwords).
+#[test]
+fn grafana_waits_for_real_passwords() {
+    let s = services(&compose());
+    assert_eq!(
+        s["grafana"]["depends_on"]["secrets-check"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
+    let check = &s["secrets-check"];
+    let cmd = strs(&check["entrypoint"]).join(" ");
+    assert!(cmd.contains("/init/check-secrets.sh"), "{cmd}");
+    let secrets: BTreeSet<String> = compose()["secrets"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    for secret in &secrets {
+        assert!(
+            cmd.contains(&format!("/run/secrets/{secret}")),
+            "secrets-check does not check {secret}"
+        );
+        assert!(strs(&check["secrets"]).contains(secret));
+    }
+}
+
+/// A receiver on 127.0.0.1 or localhost is Alertmanager's own container.
+#[test]
+fn alertmanager_receivers_do_not_point_at_alertmanager() {
+    let am = yaml("prometheus/alertmanager.yml");
+    let mut urls = Vec::new();
+    for r in am["receivers"].as_sequence().unwrap() {
+        for (_, configs) in r.as_mapping().unwrap() {
+            for c in configs.as_sequence().into_iter().flatten() {
+                if let Some(u) = c["url"].as_str() {
+                    urls.push((r["name"].as_str().unwrap().to_string(), u.to_string()));
+                }
+            }
+        }
+    }
+    for (name, url) in urls {
+        let host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("");
+        assert!(
+            !(host == "localhost"
+                || host.starts_with("127.")
+                || host == "["
+                || host == "alertmanager"),
+            "receiver {name}: {url} is Alertmanager itself"
+        );
+    }
+}
+
+/// `docker compose ps` lists only running containers; the exited one-shots need --all.
+#[test]
+fn docs_show_one_shot_services_with_ps_all() {
+    for line in read("docs/stack.md").lines() {
+        if line.contains("docker compose ps") && line.contains("exited") {
+            assert!(
+                line.contains("ps --all") || line.contains("ps -a"),
+                "docs/stack.md: `docker compose ps` does not show exited containers: {line}"
+            );
+        }
+    }
 }

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Create (or repair) Grafana's read-only "technician" user. Idempotent: safe to run on
-# every `docker compose up`.
+# Create (or repair) Grafana's read-only "technician" user and set the org's home
+# dashboard. Idempotent: safe to run on every `docker compose up`.
 #
 #   - user missing          -> create it with the password from TECHNICIAN_PASSWORD_FILE
 #   - user already present  -> reset its password from the file (so rotating the secret
 #                              works) and make sure its role in the org is Viewer
+#   - home dashboard        -> the org's preference, by dashboard uid (HOME_DASHBOARD_UID)
 #
 # Needs only POSIX sh and curl (runs in the curlimages/curl container). Environment:
 #   GRAFANA_URL                  default http://grafana:3000
@@ -13,6 +14,8 @@
 #   TECHNICIAN_LOGIN             default technician
 #   TECHNICIAN_PASSWORD_FILE     default /run/secrets/grafana_technician_password
 #   GRAFANA_ORG_ID               default 1 (the main org)
+#   HOME_DASHBOARD_UID           default octopoll-overview (empty: leave the home alone)
+#   HOME_DASHBOARD_TRIES         default 30 (2 s apart) waiting for it to be provisioned
 set -eu
 
 GRAFANA_URL=${GRAFANA_URL:-http://grafana:3000}
@@ -21,18 +24,29 @@ ADMIN_PASSWORD_FILE=${GRAFANA_ADMIN_PASSWORD_FILE:-/run/secrets/grafana_admin_pa
 LOGIN=${TECHNICIAN_LOGIN:-technician}
 PASSWORD_FILE=${TECHNICIAN_PASSWORD_FILE:-/run/secrets/grafana_technician_password}
 ORG_ID=${GRAFANA_ORG_ID:-1}
+HOME_UID=${HOME_DASHBOARD_UID-octopoll-overview}
+HOME_TRIES=${HOME_DASHBOARD_TRIES:-30}
 
 die() { echo "create-technician: $*" >&2; exit 1; }
 
 [ -r "$ADMIN_PASSWORD_FILE" ] || die "cannot read admin password file $ADMIN_PASSWORD_FILE"
 [ -r "$PASSWORD_FILE" ] || die "cannot read technician password file $PASSWORD_FILE"
-# Secrets files usually end with a newline; Grafana's __FILE variables trim it too.
-ADMIN_PASSWORD=$(tr -d '\r\n' < "$ADMIN_PASSWORD_FILE")
-PASSWORD=$(tr -d '\r\n' < "$PASSWORD_FILE")
+# The admin password exactly as Grafana reads it: the image's run.sh sets
+# GF_SECURITY_ADMIN_PASSWORD from the __FILE with "$(< file)", which drops trailing
+# newlines only. A carriage return (Windows line endings) stays part of the password.
+ADMIN_PASSWORD=$(cat "$ADMIN_PASSWORD_FILE")
+CR=$(printf '\r')
+case "$ADMIN_PASSWORD" in
+  *"$CR"*) echo "create-technician: warning: $ADMIN_PASSWORD_FILE has a carriage return (Windows line endings); Grafana keeps it in the admin password, so the UI login needs it too. Fix: sed -i 's/\r\$//' the file, then reset the admin password." >&2 ;;
+esac
+# The technician password is set by this script, so it is what a person would type:
+# trailing newlines and carriage returns (a file saved on Windows) are not part of it.
+PASSWORD=$(sed -e "s/$CR\$//" "$PASSWORD_FILE")
 [ -n "$PASSWORD" ] || die "technician password file $PASSWORD_FILE is empty"
 
-# JSON-escape a string (backslash and double quote) for the request bodies.
-json_str() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
+# Escape a string for a JSON body or a quoted curl config value: backslash, double
+# quote and carriage return (both formats read \r as one).
+json_str() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e "s/$CR/\\\\r/g"; }
 
 # api METHOD PATH [BODY]: the reply body goes to $RESP, the status to $HTTP_CODE (both
 # in this shell, so never call api inside $(...)). The admin credentials go through a
@@ -86,3 +100,18 @@ case "$HTTP_CODE" in 200|409) ;; *) die "could not add '$LOGIN' to org $ORG_ID (
 api PATCH "/api/orgs/$ORG_ID/users/$id" '{"role":"Viewer"}'
 [ "$HTTP_CODE" = 200 ] || die "could not set role Viewer for '$LOGIN' (HTTP $HTTP_CODE)"
 echo "create-technician: '$LOGIN' is a Viewer of org $ORG_ID"
+
+# Home dashboard by uid through the API (the file-path setting has a history of bugs).
+# The dashboard is provisioned from files shortly after Grafana starts: wait for it.
+if [ -n "$HOME_UID" ]; then
+  i=0
+  while :; do
+    api GET "/api/dashboards/uid/$HOME_UID"
+    [ "$HTTP_CODE" = 200 ] && break
+    i=$((i + 1)); [ "$i" -lt "$HOME_TRIES" ] || die "dashboard uid '$HOME_UID' not found in Grafana (HTTP $HTTP_CODE); is it in grafana/dashboards/?"
+    sleep 2
+  done
+  api PATCH "/api/org/preferences" "{\"homeDashboardUID\":\"$(json_str "$HOME_UID")\"}"
+  [ "$HTTP_CODE" = 200 ] || die "could not set the home dashboard to '$HOME_UID' (HTTP $HTTP_CODE): $RESP"
+  echo "create-technician: home dashboard of org $ORG_ID is '$HOME_UID'"
+fi

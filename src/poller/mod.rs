@@ -5,6 +5,7 @@
 //! overlaps itself: a slot that passes while a poll still runs is counted as skipped.
 
 pub mod poll;
+pub mod rates;
 pub mod store;
 
 use std::collections::HashMap;

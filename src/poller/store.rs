@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::poll::PollData;
+use super::rates::{self, Rates};
 use crate::config::Device;
 use crate::metrics::mapping::{escape_label, SystemInfo};
 
@@ -35,6 +36,9 @@ pub struct DeviceSnapshot {
     pub system: Option<SystemInfo>,
     /// The latest successful poll's data; `None` while down, so series are withdrawn.
     pub data: Option<Arc<PollData>>,
+    /// Interface rates between the previous successful poll and this one, when both
+    /// polled the same device config in a row (for the device page).
+    pub rates: Option<Arc<Rates>>,
     /// Successful polls since this device's task started.
     pub polls_ok: u64,
     /// Failed polls since this device's task started.
@@ -172,6 +176,7 @@ impl Store {
                 for w in &data.warnings {
                     tracing::warn!(device = %device.name, "{w}");
                 }
+                let rates = prev.as_deref().and_then(|p| rates_since(p, &data, now));
                 DeviceSnapshot {
                     device: device.clone(),
                     labels: DeviceSnapshot::device_labels(device),
@@ -182,6 +187,7 @@ impl Store {
                     last_error: data.warnings.first().cloned(),
                     system: data.system.clone(),
                     data: Some(Arc::new(data)),
+                    rates: rates.map(Arc::new),
                     polls_ok: polls_ok + 1,
                     polls_failed,
                     polls_skipped: polls_skipped + skipped,
@@ -197,6 +203,7 @@ impl Store {
                 last_error: Some(error),
                 system: prev.as_ref().and_then(|p| p.system.clone()),
                 data: None,
+                rates: None,
                 polls_ok,
                 polls_failed: polls_failed + 1,
                 polls_skipped: polls_skipped + skipped,
@@ -212,6 +219,17 @@ impl Store {
             .insert(device.name.clone(), snap.clone());
         snap
     }
+}
+
+/// Rates from the previous snapshot's data to `next`, polled at `now`.
+fn rates_since(prev: &DeviceSnapshot, next: &PollData, now: SystemTime) -> Option<Rates> {
+    let old = prev.data.as_ref()?;
+    let wall = now.duration_since(prev.last_poll).ok()?;
+    let uptime = |d: &PollData| d.system.as_ref().and_then(|s| s.sys_uptime);
+    let ticks = uptime(old).zip(uptime(next));
+    let restarted = matches!(ticks, Some((a, b)) if b < a);
+    let over = rates::interval(wall, ticks);
+    rates::between(&old.interfaces, &next.interfaces, over, restarted)
 }
 
 fn oper_name(v: i64) -> String {

@@ -1,26 +1,38 @@
 //! HTTP endpoints on hyper 1.x: defensive defaults (header-read timeout, small buffers,
 //! GET/HEAD only where it applies), graceful drain on shutdown, no SNMP I/O at scrape.
+//!
+//! - [`State`]: what the endpoints read, built by the wiring in [`crate::app`].
+//! - `stream`: `/metrics` encoded on a blocking thread and sent in chunks.
+//! - [`pages`]: the status page and the device page (askama templates in `templates/`).
+//! - [`display`]: how numbers and times read on those pages.
+
+pub mod display;
+pub mod pages;
+mod state;
+mod stream;
+
+pub use state::{ReloadRequest, State};
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{AppState, ReloadRequest};
 use crate::config::reload::Trigger;
-use crate::metrics::collector::{registry, render, unix_seconds, Scope};
-use crate::metrics::mapping::escape_label;
+use crate::metrics::collector::{registry, render, Scope};
+use stream::stream_metrics;
 
 /// OpenMetrics text, as prometheus-client encodes it.
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -29,6 +41,7 @@ const MAX_BUF: usize = 16 * 1024;
 /// How long shutdown waits for open connections to finish.
 const DRAIN: Duration = Duration::from_secs(5);
 
+/// The body of every response: buffered, or streamed for `/metrics`.
 type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 
 fn full(bytes: impl Into<Bytes>) -> Body {
@@ -37,79 +50,8 @@ fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
-/// Size of the chunks a streamed `/metrics` is sent in.
-const CHUNK: usize = 256 * 1024;
-
-/// `/metrics` with every device, encoded on a blocking thread and sent in chunks as it is
-/// written. A buffered render held the whole body (64 MB for 1,000 devices × 55
-/// interfaces, 638 MB for 10,000; peak RSS 1.5 GB there) once per concurrent scrape, and
-/// blocked an async worker, and so polling, for the 0.2-5 s it took. Now a scrape holds a
-/// few chunks; a client that goes away stops the encoding at its next chunk.
-fn stream_metrics(registry: prometheus_client::registry::Registry) -> Body {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::task::spawn_blocking(move || {
-        let mut w = ChunkWriter {
-            buf: String::with_capacity(CHUNK + CHUNK / 4),
-            tx,
-        };
-        let result = prometheus_client::encoding::text::encode(&mut w, &registry);
-        match result.and_then(|()| w.flush()) {
-            Ok(()) => {}
-            Err(_) if w.tx.is_closed() => {} // the client went away
-            Err(e) => tracing::error!(error = %e, "encoding metrics failed"),
-        }
-    });
-    Chunks(rx).boxed()
-}
-
-/// Collects encoder output and hands it over in [`CHUNK`]-sized pieces.
-struct ChunkWriter {
-    buf: String,
-    tx: tokio::sync::mpsc::Sender<Bytes>,
-}
-
-impl ChunkWriter {
-    fn flush(&mut self) -> std::fmt::Result {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + CHUNK / 4));
-        // Waits while the client is CHUNK × 4 behind: the memory a scrape can hold.
-        self.tx
-            .blocking_send(Bytes::from(chunk))
-            .map_err(|_| std::fmt::Error)
-    }
-}
-
-impl std::fmt::Write for ChunkWriter {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.buf.push_str(s);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(())
-    }
-}
-
-/// The receiving end of [`stream_metrics`] as an HTTP body.
-struct Chunks(tokio::sync::mpsc::Receiver<Bytes>);
-
-impl hyper::body::Body for Chunks {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
-        self.0
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|b| Ok(hyper::body::Frame::data(b))))
-    }
-}
-
 /// Serves until `shutdown`, then drains open connections (bounded by a few seconds).
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: CancellationToken) {
+pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -205,40 +147,15 @@ fn method_not_allowed(allow: &'static str) -> Response<Body> {
     r
 }
 
-/// Decodes `application/x-www-form-urlencoded` query pairs.
+/// Decodes `application/x-www-form-urlencoded` query pairs (the last of a repeated key
+/// wins).
 fn query(q: Option<&str>) -> BTreeMap<String, String> {
-    fn decode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            let hex = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match (b[i], hex) {
-                (b'+', _) => out.push(b' '),
-                (b'%', Some(v)) => {
-                    out.push(v);
-                    i += 2;
-                }
-                (c, _) => out.push(c),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    q.unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
+    form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
         .collect()
 }
 
-async fn handle(state: &Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
+async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let web = state.web();
     if web.requires_auth() {
         let header = req
@@ -269,6 +186,7 @@ async fn handle(state: &Arc<AppState>, req: Request<Incoming>) -> Response<Body>
         {
             method_not_allowed("GET, HEAD")
         }
+        p if p.starts_with("/devices/") && !get_or_head => method_not_allowed("GET, HEAD"),
         "/metrics" => {
             let scope = match params.get("devices").map(String::as_str) {
                 Some("false") | Some("0") => Scope::SelfOnly,
@@ -302,10 +220,9 @@ async fn handle(state: &Arc<AppState>, req: Request<Incoming>) -> Response<Body>
                 reload(state).await
             }
         }
-        "/" => with_type(
-            text(StatusCode::OK, status_page(state)),
-            "text/html; charset=utf-8",
-        ),
+        "/" => html_page(StatusCode::OK, pages::status_page(state, &params)),
+        "/devices" | "/devices/" => redirect("/"),
+        p if p.starts_with("/devices/") => device(state, &p["/devices/".len()..], &params),
         _ => text(
             StatusCode::NOT_FOUND,
             "not found; see / for the endpoints\n",
@@ -318,7 +235,41 @@ async fn handle(state: &Arc<AppState>, req: Request<Incoming>) -> Response<Body>
     resp
 }
 
-fn probe(state: &Arc<AppState>, device: Option<&String>) -> Response<Body> {
+fn html_page(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = with_type(text(status, body), "text/html; charset=utf-8");
+    // The pages show live state; a cached copy would be stale at once.
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn redirect(to: &'static str) -> Response<Body> {
+    let mut r = text(StatusCode::FOUND, format!("see {to}\n"));
+    r.headers_mut()
+        .insert(LOCATION, HeaderValue::from_static(to));
+    r
+}
+
+/// `/devices/NAME`: the name is one percent-encoded path segment.
+fn device(state: &Arc<State>, segment: &str, params: &BTreeMap<String, String>) -> Response<Body> {
+    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8();
+    let name = match decoded {
+        // A literal `/` is another path step; a name with `/` in it comes as %2F.
+        Ok(n) if !n.is_empty() && !segment.contains('/') => n,
+        _ => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("bad device name in the path: {segment:?} (want /devices/NAME, NAME percent-encoded UTF-8)\n"),
+            )
+        }
+    };
+    match pages::device_page(state, &name, params) {
+        Ok(page) => html_page(StatusCode::OK, page),
+        Err(page) => html_page(StatusCode::NOT_FOUND, page),
+    }
+}
+
+fn probe(state: &Arc<State>, device: Option<&String>) -> Response<Body> {
     let Some(name) = device.filter(|d| !d.is_empty()) else {
         return text(StatusCode::BAD_REQUEST, "missing parameter: device\n");
     };
@@ -335,7 +286,7 @@ fn probe(state: &Arc<AppState>, device: Option<&String>) -> Response<Body> {
     }
 }
 
-fn targets(state: &Arc<AppState>) -> Response<Body> {
+fn targets(state: &Arc<State>) -> Response<Body> {
     let config = state.config();
     let list: Vec<serde_json::Value> = state
         .poller
@@ -365,7 +316,7 @@ fn targets(state: &Arc<AppState>) -> Response<Body> {
     )
 }
 
-async fn reload(state: &Arc<AppState>) -> Response<Body> {
+async fn reload(state: &Arc<State>) -> Response<Body> {
     let (tx, rx) = oneshot::channel();
     let req = ReloadRequest {
         trigger: Trigger::Http,
@@ -396,97 +347,16 @@ async fn reload(state: &Arc<AppState>) -> Response<Body> {
     }
 }
 
-fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn ago(t: SystemTime) -> String {
-    match SystemTime::now().duration_since(t) {
-        Ok(d) => format!("{}s ago", d.as_secs()),
-        Err(_) => "just now".into(),
-    }
-}
-
-fn status_page(state: &Arc<AppState>) -> String {
-    let config = state.config();
-    let store = state.store();
-    let mut h = String::with_capacity(16 * 1024);
-    let _ = write!(
-        h,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>octopoll</title>\
-         <style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}}\
-         .up{{color:#080}}.down{{color:#c00}}.ev{{font-size:85%;color:#444}}</style></head><body>\
-         <h1>octopoll {}</h1><p>Config: {} ({} devices). Endpoints: <a href=\"/metrics\">/metrics</a> · \
-         <a href=\"/targets\">/targets</a> · <a href=\"/config\">/config</a> · /probe?device=NAME · POST /-/reload</p>",
-        env!("CARGO_PKG_VERSION"),
-        html(&state.config_path.display().to_string()),
-        config.devices.len()
-    );
-    let cfg_events = store.events("");
-    if !cfg_events.is_empty() {
-        h.push_str("<h2>Config</h2><ul class=\"ev\">");
-        for e in cfg_events.iter().rev() {
-            let _ = write!(h, "<li>{} — {}</li>", ago(e.at), html(&e.message));
-        }
-        h.push_str("</ul>");
-    }
-    h.push_str(
-        "<h2>Devices</h2><table><tr><th>device</th><th>address</th><th>status</th><th>last poll</th>\
-         <th>duration</th><th>interfaces</th><th>last error</th><th>recent events</th></tr>",
-    );
-    for d in state.poller.owned(&config) {
-        let snap = store.get(&d.name);
-        let (status, last, dur, ifaces, err) = match &snap {
-            None => (
-                "<span>pending</span>".to_string(),
-                "never".to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ),
-            Some(s) => (
-                if s.up {
-                    "<b class=\"up\">up</b>".into()
-                } else {
-                    "<b class=\"down\">down</b>".into()
-                },
-                format!("{} ({:.0})", ago(s.last_poll), unix_seconds(s.last_poll)),
-                format!("{:.3}s", s.duration.as_secs_f64()),
-                s.data
-                    .as_ref()
-                    .map(|d| d.interfaces.len().to_string())
-                    .unwrap_or_default(),
-                s.last_error.clone().unwrap_or_default(),
-            ),
-        };
-        let mut events = String::new();
-        for e in store.events(&d.name).iter().rev().take(5) {
-            let _ = write!(events, "{} — {}<br>", ago(e.at), html(&e.message));
-        }
-        let _ = write!(
-            h,
-            "<tr><td><a href=\"/probe?device={n}\">{n}</a></td><td>{}</td><td>{status}</td><td>{last}</td>\
-             <td>{dur}</td><td>{ifaces}</td><td>{}</td><td class=\"ev\">{events}</td></tr>",
-            html(&d.address),
-            html(&err),
-            n = html(&escape_label(&d.name)),
-        );
-    }
-    h.push_str("</table></body></html>\n");
-    h
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn decodes_query() {
-        let q = query(Some("device=core%3Asw1&devices=false&x=a+b&bad=%zz&cut=%4"));
+        let q = query(Some(
+            "device=core%3Asw1&devices=false&x=a+b&bad=%zz&cut=%4&u=%C3%A9",
+        ));
+        assert_eq!(q["u"], "é");
         assert_eq!(q["device"], "core:sw1");
         assert_eq!(q["devices"], "false");
         assert_eq!(q["x"], "a b");
