@@ -73,6 +73,11 @@ pub enum Command {
     Check {
         /// Config file or directory.
         path: PathBuf,
+        /// Check that `${VAR}` and `*_file` secrets are well-formed references without
+        /// reading the environment or the files (for a config repository's CI, where the
+        /// secrets are not).
+        #[arg(long)]
+        no_secrets: bool,
     },
     /// Walk (or get) an OID on a device, for debugging.
     Walk(WalkArgs),
@@ -242,7 +247,10 @@ mod tests {
     #[test]
     fn each_subcommand_lists_only_its_options() {
         let want: &[(&str, &[&str])] = &[
-            ("check", &["--log-format", "--log-level", "--help"]),
+            (
+                "check",
+                &["--no-secrets", "--log-format", "--log-level", "--help"],
+            ),
             (
                 "walk",
                 &[

@@ -32,8 +32,8 @@ fn main() -> ExitCode {
     purge_freed_memory_at_once();
     let cli = Cli::parse_checked();
     init_logging(&cli.log.log_format, &cli.log.log_level);
-    if let Some(Command::Check { path }) = &cli.command {
-        return check(path);
+    if let Some(Command::Check { path, no_secrets }) = &cli.command {
+        return check(path, *no_secrets);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -71,13 +71,19 @@ fn init_logging(format: &LogFormat, level: &str) {
     }
 }
 
-fn check(path: &std::path::Path) -> ExitCode {
-    match octopoll::config::load(path) {
+fn check(path: &std::path::Path, no_secrets: bool) -> ExitCode {
+    let options = octopoll::config::LoadOptions {
+        unresolved_secrets: no_secrets,
+    };
+    match octopoll::config::load_with(path, options) {
         Ok(cfg) => {
             for note in &cfg.notes {
                 println!("note: {note}");
             }
             println!("{}", octopoll::config::summary(&cfg));
+            if no_secrets {
+                println!("secrets: references checked, not resolved (--no-secrets)");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {

@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
 /// A web config file as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWebConfig {
     /// Serve HTTPS with this certificate and key.
@@ -84,7 +84,7 @@ impl WebConfig {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let raw: RawWebConfig = serde_yaml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let raw: RawWebConfig = crate::config::yaml::from_str(&text).map_err(err)?;
         let base = path.parent().unwrap_or(Path::new("."));
         for (user, hash) in &raw.basic_auth_users {
             if user.is_empty() || user.contains(':') {
@@ -257,7 +257,10 @@ mod tests {
                 "nope.pem",
             ),
             ("tls_server_config:\n  cert: x\n", "unknown field"),
-            ("basic_auth_users: [1]\n", "invalid type"),
+            (
+                "basic_auth_users: [1]\n",
+                "line 1: basic_auth_users: expected a mapping, found a list",
+            ),
         ];
         for (text, want) in cases {
             let p = write(dir.path(), "web.yml", text);

@@ -194,3 +194,34 @@ fn good_directory_is_ok() {
     // file, the `~` and `.swp` leftovers and README.txt are skipped.
     assert_ok(&fixtures().join("good/dir"), 3, 4);
 }
+
+/// A config repository's CI has no secrets: `--no-secrets` checks the references only.
+#[test]
+fn config_repo_checks_without_its_secrets() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/config-repo");
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_octopoll"));
+        cmd.arg("check").args(extra).arg(&repo);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SNMP_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.output().unwrap()
+    };
+    let without = run(&[]);
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(!without.status.success());
+    assert!(stderr.contains("environment variable `SNMP_"), "{stderr}");
+    let with = run(&["--no-secrets"]);
+    let stdout = String::from_utf8_lossy(&with.stdout);
+    assert!(
+        with.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(
+        stdout.contains("references checked, not resolved"),
+        "{stdout}"
+    );
+}

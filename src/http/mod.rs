@@ -205,7 +205,10 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
         "/config" => with_type(
             text(
                 StatusCode::OK,
-                crate::config::render_redacted(&state.config()),
+                crate::config::render_redacted_with(&state.config(), &|device| {
+                    let data = state.store().get(device)?.data.clone()?;
+                    Some(data.rule_modules.clone())
+                }),
             ),
             "application/yaml; charset=utf-8",
         ),

@@ -136,6 +136,8 @@ struct DeviceRow {
     probe_href: String,
     address: String,
     labels: String,
+    /// The modules polled: the listed ones, and those the device's rules chose.
+    modules: String,
     status: &'static str,
     last_poll: String,
     duration: String,
@@ -235,6 +237,7 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
             name: d.name.clone(),
             address: d.address.clone(),
             labels,
+            modules: modules_text(d, snap.as_deref()),
             status,
             last_poll,
             duration,
@@ -476,8 +479,37 @@ fn identity(snap: Option<&DeviceSnapshot>) -> Vec<(&'static str, String)> {
     out
 }
 
+/// `if_mib, cpu · by rule: cisco_device`: the listed modules, then those the device's
+/// `module_rules` chose at the latest poll.
+fn modules_text(device: &Device, snap: Option<&DeviceSnapshot>) -> String {
+    let listed: Vec<&str> = device
+        .modules
+        .iter()
+        .map(|m| m.name.as_str())
+        .filter(|n| !n.starts_with("device:"))
+        .collect();
+    let mut out = listed.join(", ");
+    let ruled = snap
+        .and_then(|s| s.data.as_ref())
+        .map(|d| d.rule_modules.join(", "))
+        .unwrap_or_default();
+    if !ruled.is_empty() {
+        if !out.is_empty() {
+            out.push_str(" · ");
+        }
+        out.push_str("by rule: ");
+        out.push_str(&ruled);
+    } else if !device.module_rules.is_empty() && out.is_empty() {
+        out.push_str("chosen by rules at the first poll");
+    }
+    out
+}
+
 fn polling(device: &Device, snap: Option<&DeviceSnapshot>) -> Vec<(&'static str, String)> {
-    let mut out = vec![("interval", display::duration(device.interval))];
+    let mut out = vec![
+        ("interval", display::duration(device.interval)),
+        ("modules", modules_text(device, snap)),
+    ];
     let Some(s) = snap else {
         out.push(("last poll", "not yet: the first poll is pending".into()));
         return out;

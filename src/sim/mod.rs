@@ -395,6 +395,6 @@ mod tests {
             "{y}"
         );
         assert!(y.contains("community: \"pub\""), "{y}");
-        let _: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
+        crate::config::yaml::parse(&y).expect("valid YAML");
     }
 }
