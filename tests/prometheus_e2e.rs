@@ -206,17 +206,21 @@ fn lab_config(sim: &BTreeMap<String, String>, edge: &str, dead: &str) -> String 
     for (_, line) in CUSTOM_COUNTERS.iter().chain(&CUSTOM_GAUGES) {
         oids.push_str(&format!("    - {line}\n"));
     }
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/snmp-exporter-modules.yml");
     format!(
-        "defaults: {{interval: 1s, timeout: 300ms, retries: 0, auth: sim, modules: [if_mib]}}\n\
+        "module_files: [{modules:?}]\n\
+         defaults: {{interval: 1s, timeout: 300ms, retries: 0, auth: sim, modules: [if_mib]}}\n\
          auths:\n  sim: {{version: 2c, community: public}}\n\
          modules:\n  lab_counters:\n{oids}\
          devices:\n\
+         \x20 - {{name: lab-host1, address: \"{host}\", modules: [if_mib, hrDevice, hrStorage, ucd_memory, ucd_system_stats, ucd_la_table, entity_sensors], labels: {{site: paris, role: server}}}}\n\
          \x20 - {{name: lab-core1, address: \"{core}\", modules: [if_mib, lab_counters], labels: {{site: paris, role: core}}}}\n\
          \x20 - {{name: lab-old1, address: \"{old}\", labels: {{site: lyon, role: access}}}}\n\
          \x20 - {{name: lab-edge1, address: \"{edge}\", labels: {{site: lyon, role: access}}}}\n\
          \x20 - {{name: lab-dead1, address: \"{dead}\", labels: {{site: nantes, role: router}}}}\n",
         core = sim["sim-00000"],
         old = sim["sim-00001"],
+        host = sim["lab-host"],
     )
 }
 
@@ -248,6 +252,12 @@ impl Lab {
             .arg(&a)
             .arg("--recording")
             .arg(&b)
+            // A Linux server with host resources, UCD and entity sensors (the Health row).
+            .arg("--recording")
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/recordings/lab-host.snmprec"),
+            )
             .stdout(std::fs::File::create(&sim_out).unwrap())
             .stderr(Stdio::null())
             .stdin(Stdio::null())
@@ -262,7 +272,7 @@ impl Lab {
                 .filter_map(|l| l.split_once(' '))
                 .map(|(n, a)| (n.to_string(), a.trim().to_string()))
                 .collect();
-            devices.len() == 4
+            devices.len() == 5
         });
         assert!(ok, "simulator printed {devices:?}");
         // Bound and never read: requests to it time out, like a dead device.
@@ -963,7 +973,7 @@ fn relabelling(prom: &Prometheus) {
     let devices = prom
         .query(r#"snmp_device_up{job="octopoll-devices"}"#)
         .unwrap();
-    assert_eq!(devices.len(), 4, "one target per device: {devices:?}");
+    assert_eq!(devices.len(), 5, "one target per device: {devices:?}");
     for s in &devices {
         assert_eq!(
             s["metric"]["instance"], s["metric"]["device"],
