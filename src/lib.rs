@@ -9,7 +9,10 @@
 //!   `build` (parse, merge, validate), `redact` (`/config`), and `reload` (the one reload
 //!   path fed by the file watcher, SIGHUP and `POST /-/reload`).
 //! - [`snmp`]: owned OID/value types and the SNMP client (timeouts, retries, table walks);
-//!   the only module that names the `async-snmp` crate.
+//!   with [`traps`], the only modules that name the `async-snmp` crate.
+//! - [`traps`]: the notification listener (v1/v2c/v3 traps and informs on async-snmp's
+//!   receiver): acceptance and attribution, names, counters, the event log, re-polls;
+//!   [`alertmanager`] sends the alerts they raise (API v2, bounded queue, retries).
 //! - [`poller`]: the scheduler (one task per device, diffed on reload) and the snapshot
 //!   store the HTTP layer reads.
 //! - [`metrics`]: pure mapping from poll results to samples, the prometheus-client
@@ -18,6 +21,7 @@
 //! - [`sim`]: simulated SNMP agents for the demo, tests and benchmarks.
 //! - [`app`]: wires the pieces together for `octopoll` serve and `octopoll demo`.
 
+pub mod alertmanager;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -28,4 +32,5 @@ pub mod poller;
 pub mod sim;
 pub mod snmp;
 pub mod table;
+pub mod traps;
 pub mod web;

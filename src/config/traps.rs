@@ -381,6 +381,7 @@ fn validate_traps(
         accept_unknown_sources: raw.accept_unknown_sources.unwrap_or(false),
         engine_id,
         repoll_limit: repoll_limit?,
+        origin: (rep.files[f].path.clone(), rep.line(f, "traps.listen")),
     })
 }
 

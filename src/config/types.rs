@@ -255,6 +255,8 @@ pub struct TrapsConfig {
     pub engine_id: Option<Vec<u8>>,
     /// At most one re-poll of a device per this long after link and restart notifications.
     pub repoll_limit: Duration,
+    /// Where `traps.listen` is written (file, line), for errors found when binding.
+    pub origin: (PathBuf, Option<usize>),
 }
 
 /// Alertmanager, for alerts from notifications.
