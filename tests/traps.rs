@@ -1,0 +1,606 @@
+//! Notifications end to end: net-snmp's `snmptrap` and `snmpinform` send SNMPv1, v2c and
+//! v3 (authNoPriv, authPriv) traps and informs to the octopoll binary on loopback; a real
+//! snmpd is the polled device (interface names, re-polls). Checked on `/metrics`, the log
+//! and the tools' exit codes (an inform is acknowledged or it times out).
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Where net-snmp keeps its engine boots and IDs: per test, not in the home directory.
+fn tools_dir(dir: &Path) -> PathBuf {
+    let p = dir.join("net-snmp");
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+/// Runs `snmptrap`/`snmpinform` with `args`; true when it exited 0 (for an inform: it
+/// was acknowledged).
+fn send(dir: &Path, tool_name: &str, args: &[&str]) -> bool {
+    let out = Command::new(format!("/usr/bin/{tool_name}"))
+        .args(args)
+        .env("MIBS", "")
+        .env("SNMP_PERSISTENT_DIR", tools_dir(dir))
+        .env("SNMPCONFPATH", tools_dir(dir))
+        .output()
+        .expect("run net-snmp tool");
+    out.status.success()
+}
+
+fn trap_target(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+const AUTH_PASS: &str = "trapauth123";
+const PRIV_PASS: &str = "trappriv123";
+
+/// The config: `lab` is snmpd on 127.0.0.1, `edge` a silent agent on 127.0.0.2.
+fn config(snmpd_port: u16, trap_port: u16, extra_traps: &str, secret_file: &Path) -> String {
+    format!(
+        "auths:
+  v2: {{version: 2c, community: public}}
+  v3auth: {{version: 3, username: authuser, security_level: authNoPriv, auth_protocol: SHA, auth_password: {AUTH_PASS}}}
+  v3priv: {{version: 3, username: privuser, security_level: authPriv, auth_protocol: SHA256, auth_password: {AUTH_PASS}, priv_protocol: AES, priv_password: {PRIV_PASS}}}
+defaults: {{auth: v2, interval: 10m, timeout: 1s, retries: 0}}
+traps:
+  listen: 127.0.0.1:{trap_port}
+  communities:
+    - public
+    - community_file: {}
+  users: [v3auth, v3priv]
+  repoll_limit: 3s
+{extra_traps}
+notifications:
+  1.3.6.1.4.1.8072.2.3.0.1:
+    name: netSnmpExampleHeartbeat
+    labels: {{rate: 1.3.6.1.4.1.8072.2.3.2.1}}
+  1.3.6.1.4.1.99999.0.1:
+    name: vendorFanFailure
+devices:
+  - {{name: lab, address: '127.0.0.1:{snmpd_port}', labels: {{site: lab1}}}}
+  - {{name: edge, address: '127.0.0.2:1'}}
+",
+        secret_file.display()
+    )
+}
+
+struct Lab {
+    dir: tempfile::TempDir,
+    trap_port: u16,
+    octopoll: Octopoll,
+    config: PathBuf,
+    _snmpd: Snmpd,
+}
+
+impl Lab {
+    fn start(extra_traps: &str) -> Option<Lab> {
+        tool("/usr/bin/snmptrap")?;
+        tool("/usr/bin/snmpinform")?;
+        let snmpd = Snmpd::start("")?;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("trap_community");
+        std::fs::write(&secret, "s3cret-community\n").unwrap();
+        let trap_port = free_udp_port();
+        let path = dir.path().join("octopoll.yml");
+        std::fs::write(&path, config(snmpd.port, trap_port, extra_traps, &secret)).unwrap();
+        let octopoll = Octopoll::start(&path, &[]);
+        Some(Lab {
+            dir,
+            trap_port,
+            octopoll,
+            config: path,
+            _snmpd: snmpd,
+        })
+    }
+
+    fn send(&self, tool_name: &str, args: &[&str]) -> bool {
+        send(self.dir.path(), tool_name, args)
+    }
+
+    fn metric(&self, series: &str) -> f64 {
+        self.octopoll.sample(series).unwrap_or(0.0)
+    }
+
+    /// Waits until `series` reaches `want` (notifications are handled asynchronously).
+    fn expect(&self, series: &str, want: f64) {
+        let got = wait_for(Duration::from_secs(10), || {
+            let v = self.metric(series);
+            (v == want).then_some(v)
+        });
+        assert!(
+            got.is_some(),
+            "{series} is {}, want {want}; metrics:\n{}\nlog:\n{}",
+            self.metric(series),
+            self.octopoll.get("/metrics").1,
+            self.octopoll.log()
+        );
+    }
+}
+
+fn traps_total(device: &str, trap: &str) -> String {
+    format!("snmp_traps_total{{device=\"{device}\",")
+        + &if device == "lab" {
+            format!("site=\"lab1\",trap=\"{trap}\"}}")
+        } else {
+            format!("trap=\"{trap}\"}}")
+        }
+}
+
+#[test]
+fn v1_v2c_v3_traps_and_informs_are_named_counted_and_acknowledged() {
+    let Some(lab) = Lab::start("") else { return };
+    let t = trap_target(lab.trap_port);
+    let t = t.as_str();
+    let link = ["1.3.6.1.2.1.2.2.1.1.1", "i", "1"];
+
+    // SNMPv1: generic linkDown (RFC 3584: snmpTraps.3), enterprise-specific to
+    // enterprise.0.specific, one of them named in the config.
+    let mut v1_link = vec![
+        "-v1",
+        "-c",
+        "public",
+        t,
+        "1.3.6.1.4.1.8072",
+        "127.0.0.1",
+        "2",
+        "0",
+        "",
+    ];
+    v1_link.extend(link);
+    assert!(lab.send("snmptrap", &v1_link));
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "-v1",
+            "-c",
+            "public",
+            t,
+            "1.3.6.1.4.1.8072",
+            "127.0.0.1",
+            "6",
+            "17",
+            ""
+        ]
+    ));
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "-v1",
+            "-c",
+            "public",
+            t,
+            "1.3.6.1.4.1.99999",
+            "127.0.0.1",
+            "6",
+            "1",
+            ""
+        ]
+    ));
+    // SNMPv2c: a trap, the community from a file, an inform with a labelled varbind.
+    assert!(lab.send(
+        "snmptrap",
+        &["-v2c", "-c", "public", t, "", "1.3.6.1.6.3.1.1.5.1"]
+    ));
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "-v2c",
+            "-c",
+            "s3cret-community",
+            t,
+            "",
+            "1.3.6.1.6.3.1.1.5.2"
+        ]
+    ));
+    assert!(
+        lab.send(
+            "snmpinform",
+            &[
+                "-v2c",
+                "-c",
+                "public",
+                "-t",
+                "2",
+                "-r",
+                "1",
+                t,
+                "",
+                "1.3.6.1.4.1.8072.2.3.0.1",
+                "1.3.6.1.4.1.8072.2.3.2.1",
+                "i",
+                "42"
+            ]
+        ),
+        "v2c inform not acknowledged; log:\n{}",
+        lab.octopoll.log()
+    );
+    // From 127.0.0.2: the other device.
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "--clientaddr=127.0.0.2",
+            "-v2c",
+            "-c",
+            "public",
+            t,
+            "",
+            "1.3.6.1.6.3.1.1.5.5"
+        ]
+    ));
+    // SNMPv3: authNoPriv trap (the sender's engine ID, as a device has), authPriv trap and
+    // inform (snmpinform discovers octopoll's engine ID first).
+    let auth = [
+        "-v3",
+        "-u",
+        "authuser",
+        "-l",
+        "authNoPriv",
+        "-a",
+        "SHA",
+        "-A",
+        AUTH_PASS,
+    ];
+    let privacy = [
+        "-v3", "-u", "privuser", "-l", "authPriv", "-a", "SHA-256", "-A", AUTH_PASS, "-x", "AES",
+        "-X", PRIV_PASS,
+    ];
+    let mut a = auth.to_vec();
+    a.extend(["-e", "0x80001f8880aabbccdd01", t, "", "1.3.6.1.6.3.1.1.5.5"]);
+    assert!(lab.send("snmptrap", &a));
+    let mut p = privacy.to_vec();
+    p.extend(["-e", "0x80001f8880aabbccdd02", t, "", "1.3.6.1.6.3.1.1.5.4"]);
+    p.extend(link);
+    assert!(lab.send("snmptrap", &p));
+    let mut p = privacy.to_vec();
+    p.extend(["-t", "2", "-r", "1", t, "", "1.3.6.1.4.1.99999.0.1"]);
+    assert!(
+        lab.send("snmpinform", &p),
+        "v3 authPriv inform not acknowledged; log:\n{}",
+        lab.octopoll.log()
+    );
+
+    for (device, trap, n) in [
+        ("lab", "linkDown", 1.0),
+        ("lab", "1.3.6.1.4.1.8072.0.17", 1.0),
+        ("lab", "vendorFanFailure", 2.0),
+        ("lab", "coldStart", 1.0),
+        ("lab", "warmStart", 1.0),
+        ("lab", "netSnmpExampleHeartbeat", 1.0),
+        ("lab", "authenticationFailure", 1.0),
+        ("lab", "linkUp", 1.0),
+        ("edge", "authenticationFailure", 1.0),
+    ] {
+        lab.expect(&traps_total(device, trap), n);
+    }
+    assert!(
+        lab.metric(
+            "snmp_traps_last_timestamp_seconds{device=\"edge\",trap=\"authenticationFailure\"}"
+        ) > 1.7e9
+    );
+
+    // One structured log line each, with the configured label and the interface.
+    let log = lab.octopoll.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("octopoll::trap") && !l.contains("octopoll::traps"))
+        .collect();
+    assert_eq!(lines.len(), 10, "{log}");
+    assert!(
+        lines.iter().any(
+            |l| l.contains("netSnmpExampleHeartbeat (v2c inform from 127.0.0.1:")
+                && l.contains("rate=42")
+        ),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("linkDown (v1 trap from 127.0.0.1:") && l.contains("ifIndex 1")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("vendorFanFailure (v3 inform")),
+        "{log}"
+    );
+
+    // Bad credentials: dropped, counted, never attributed; an inform is not acknowledged.
+    let before: f64 = lab
+        .octopoll
+        .get("/metrics")
+        .1
+        .lines()
+        .filter(|l| l.starts_with("snmp_traps_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(lab.send(
+        "snmptrap",
+        &["-v2c", "-c", "wrong", t, "", "1.3.6.1.6.3.1.1.5.1"]
+    ));
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "-v1",
+            "-c",
+            "wrong",
+            t,
+            "1.3.6.1.4.1.8072",
+            "127.0.0.1",
+            "0",
+            "0",
+            ""
+        ]
+    ));
+    assert!(
+        !lab.send(
+            "snmpinform",
+            &[
+                "-v2c",
+                "-c",
+                "wrong",
+                "-t",
+                "1",
+                "-r",
+                "0",
+                t,
+                "",
+                "1.3.6.1.6.3.1.1.5.1"
+            ]
+        ),
+        "an inform with a wrong community was acknowledged"
+    );
+    let mut a = auth.to_vec();
+    a[8] = "wrongauth123";
+    a.extend(["-e", "0x80001f8880aabbccdd01", t, "", "1.3.6.1.6.3.1.1.5.1"]);
+    assert!(lab.send("snmptrap", &a));
+    let mut p = privacy.to_vec();
+    p[12] = "wrongpriv123";
+    p.extend(["-e", "0x80001f8880aabbccdd02", t, "", "1.3.6.1.6.3.1.1.5.1"]);
+    assert!(lab.send("snmptrap", &p));
+    // The authPriv user without privacy: below its level.
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "-v3",
+            "-u",
+            "privuser",
+            "-l",
+            "authNoPriv",
+            "-a",
+            "SHA-256",
+            "-A",
+            AUTH_PASS,
+            "-e",
+            "0x80001f8880aabbccdd02",
+            t,
+            "",
+            "1.3.6.1.6.3.1.1.5.1"
+        ]
+    ));
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "-v3",
+            "-u",
+            "nobody",
+            "-l",
+            "noAuthNoPriv",
+            "-e",
+            "0x80001f8880aabbccdd03",
+            t,
+            "",
+            "1.3.6.1.6.3.1.1.5.1"
+        ]
+    ));
+    // Right community, unknown source: counted by source, dropped.
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "--clientaddr=127.0.0.3",
+            "-v2c",
+            "-c",
+            "public",
+            t,
+            "",
+            "1.3.6.1.6.3.1.1.5.1"
+        ]
+    ));
+
+    lab.expect("octopoll_traps_dropped_total{reason=\"community\"}", 3.0);
+    lab.expect("octopoll_traps_dropped_total{reason=\"wrong_digest\"}", 1.0);
+    lab.expect("octopoll_traps_dropped_total{reason=\"malformed\"}", 1.0);
+    lab.expect(
+        "octopoll_traps_dropped_total{reason=\"security_level\"}",
+        1.0,
+    );
+    lab.expect("octopoll_traps_dropped_total{reason=\"unknown_user\"}", 1.0);
+    lab.expect(
+        "octopoll_traps_unattributed_total{source=\"127.0.0.3\"}",
+        1.0,
+    );
+    let after: f64 = lab
+        .octopoll
+        .get("/metrics")
+        .1
+        .lines()
+        .filter(|l| l.starts_with("snmp_traps_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(
+        before, after,
+        "a dropped notification was counted under a device"
+    );
+
+    // Secrets stay out of /config and the log.
+    let (_, shown) = lab.octopoll.get("/config");
+    assert!(
+        shown.contains("traps:") && shown.contains("<secret>"),
+        "{shown}"
+    );
+    for secret in ["s3cret-community", AUTH_PASS, PRIV_PASS] {
+        assert!(
+            !shown.contains(secret) && !lab.octopoll.log().contains(secret),
+            "{secret} leaked"
+        );
+    }
+}
+
+#[test]
+fn link_and_restart_notifications_poll_the_device_at_once_rate_limited() {
+    let Some(lab) = Lab::start("") else { return };
+    let t = trap_target(lab.trap_port);
+    let polls = || lab.metric("octopoll_polls_total{device=\"lab\",result=\"success\"}");
+    // The interval is 10 minutes: any poll seen here is a re-poll (or the first one,
+    // whose slot is spread over the interval; wait for it if it comes early).
+    std::thread::sleep(Duration::from_millis(500));
+    let start = polls();
+    let sent = Instant::now();
+    assert!(lab.send(
+        "snmptrap",
+        &[
+            "-v2c",
+            "-c",
+            "public",
+            &t,
+            "",
+            "1.3.6.1.6.3.1.1.5.3",
+            "1.3.6.1.2.1.2.2.1.1.1",
+            "i",
+            "1"
+        ]
+    ));
+    let first = wait_for(Duration::from_secs(5), || {
+        (polls() > start).then(Instant::now)
+    })
+    .unwrap_or_else(|| panic!("no poll after a linkDown; log:\n{}", lab.octopoll.log()));
+    let took = first - sent;
+    eprintln!("linkDown -> poll done in {took:?}");
+    assert!(took < Duration::from_secs(3), "re-poll took {took:?}");
+    assert!(
+        lab.octopoll.sample("ifOperStatus{device=\"lab\"").is_some(),
+        "fresh interface state"
+    );
+    let after_first = polls();
+    // Three more within the 3 s limit: one more poll, at the end of the limit.
+    for trap in [
+        "1.3.6.1.6.3.1.1.5.4",
+        "1.3.6.1.6.3.1.1.5.1",
+        "1.3.6.1.6.3.1.1.5.2",
+    ] {
+        assert!(lab.send("snmptrap", &["-v2c", "-c", "public", &t, "", trap]));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(polls(), after_first, "re-polled within the limit");
+    let deferred = wait_for(Duration::from_secs(6), || {
+        (polls() > after_first).then(Instant::now)
+    })
+    .expect("the deferred re-poll never came");
+    eprintln!("deferred re-poll {:?} after the first", deferred - first);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        polls(),
+        after_first + 1.0,
+        "one deferred re-poll, not one per notification"
+    );
+    // authenticationFailure does not re-poll.
+    std::thread::sleep(Duration::from_secs(3));
+    let quiet = polls();
+    assert!(lab.send(
+        "snmptrap",
+        &["-v2c", "-c", "public", &t, "", "1.3.6.1.6.3.1.1.5.5"]
+    ));
+    lab.expect(&traps_total("lab", "authenticationFailure"), 1.0);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(polls(), quiet);
+}
+
+#[test]
+fn reload_rebinds_and_a_bad_listen_keeps_the_old_listener() {
+    let Some(lab) = Lab::start("") else { return };
+    let old = lab.trap_port;
+    let trap = |port: u16, from: &str| {
+        let from = format!("--clientaddr={from}");
+        assert!(lab.send(
+            "snmptrap",
+            &[
+                &from,
+                "-v2c",
+                "-c",
+                "public",
+                &trap_target(port),
+                "",
+                "1.3.6.1.6.3.1.1.5.1"
+            ]
+        ));
+    };
+    let reload = || http(&lab.octopoll.addr, "POST", "/-/reload").expect("POST /-/reload");
+    trap(old, "127.0.0.1");
+    lab.expect(&traps_total("lab", "coldStart"), 1.0);
+
+    // A port another socket holds: rejected with file, line and key; the old one stays.
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let text = std::fs::read_to_string(&lab.config).unwrap();
+    write_atomic(
+        &lab.config,
+        &text.replace(
+            &format!("127.0.0.1:{old}"),
+            &format!("127.0.0.1:{taken_port}"),
+        ),
+    );
+    let (status, body) = reload();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(
+            "octopoll.yml:7: traps.listen: cannot listen for notifications on 127.0.0.1:"
+        ),
+        "{body}"
+    );
+    trap(old, "127.0.0.1");
+    lab.expect(&traps_total("lab", "coldStart"), 2.0);
+    assert_eq!(lab.metric("octopoll_config_last_reload_successful"), 0.0);
+
+    // A free port: rebound; the old one is closed. Unknown sources accepted now.
+    let new = free_udp_port();
+    write_atomic(
+        &lab.config,
+        &text
+            .replace(&format!("127.0.0.1:{old}"), &format!("127.0.0.1:{new}"))
+            .replace(
+                "repoll_limit: 3s",
+                "repoll_limit: 3s\n  accept_unknown_sources: true",
+            ),
+    );
+    let (status, body) = reload();
+    assert_eq!(status, 200, "{body}");
+    trap(new, "127.0.0.1");
+    lab.expect(&traps_total("lab", "coldStart"), 3.0);
+    trap(new, "127.0.0.3");
+    lab.expect(&traps_total("127.0.0.3", "coldStart"), 1.0);
+    let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+    probe.send_to(b"x", ("127.0.0.1", old)).unwrap();
+    // Nothing listens on the old port any more: it can be bound again.
+    assert!(
+        UdpSocket::bind(("127.0.0.1", old)).is_ok(),
+        "old port still bound"
+    );
+
+    // New users with the same port: rebuilt in place, counters kept.
+    write_atomic(
+        &lab.config,
+        &std::fs::read_to_string(&lab.config)
+            .unwrap()
+            .replace("users: [v3auth, v3priv]", "users: [v3auth]"),
+    );
+    let (status, body) = reload();
+    assert_eq!(status, 200, "{body}");
+    trap(new, "127.0.0.1");
+    lab.expect(&traps_total("lab", "coldStart"), 4.0);
+    drop(taken);
+}
