@@ -604,3 +604,252 @@ fn reload_rebinds_and_a_bad_listen_keeps_the_old_listener() {
     lab.expect(&traps_total("lab", "coldStart"), 4.0);
     drop(taken);
 }
+
+/// A real Alertmanager on a loopback port with its own storage, stopped by its PID.
+struct Alertmanager {
+    port: u16,
+    dir: PathBuf,
+    proc: Option<Proc>,
+}
+
+impl Alertmanager {
+    fn start(dir: &Path) -> Option<Alertmanager> {
+        tool("/usr/bin/prometheus-alertmanager")?;
+        let dir = dir.join("alertmanager");
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(
+            dir.join("am.yml"),
+            "route: {receiver: 'null', group_wait: 1s}\nreceivers: [{name: 'null'}]\n",
+        )
+        .unwrap();
+        let mut am = Alertmanager {
+            port: free_tcp_port(),
+            dir,
+            proc: None,
+        };
+        am.run();
+        Some(am)
+    }
+
+    fn run(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("am.log"))
+            .unwrap();
+        let child = Command::new("/usr/bin/prometheus-alertmanager")
+            .arg(format!(
+                "--config.file={}",
+                self.dir.join("am.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                self.dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            // No gossip: a single instance, nothing beyond loopback.
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start alertmanager");
+        self.proc = Some(Proc {
+            child,
+            name: "alertmanager",
+        });
+        let ready = wait_for(Duration::from_secs(20), || {
+            http(&self.addr(), "GET", "/-/ready").filter(|(s, _)| *s == 200)
+        });
+        assert!(ready.is_some(), "alertmanager not ready: {}", self.log());
+    }
+
+    fn stop(&mut self) {
+        self.proc = None; // killed by its PID on drop
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("am.log")).unwrap_or_default()
+    }
+
+    /// Active alerts named `alertname`.
+    fn alerts(&self, alertname: &str) -> Vec<serde_json::Value> {
+        let path = format!("/api/v2/alerts?filter=alertname%3D%22{alertname}%22");
+        let (status, body) = http(&self.addr(), "GET", &path).expect("GET alerts");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap()
+    }
+
+    /// Waits for the active `alertname` alert whose labels include `labels`.
+    fn wait_alert(
+        &self,
+        alertname: &str,
+        labels: &[(&str, &str)],
+        present: bool,
+    ) -> Option<serde_json::Value> {
+        let found = wait_for(Duration::from_secs(25), || {
+            let hit = self.alerts(alertname).into_iter().find(|a| {
+                labels
+                    .iter()
+                    .all(|(k, v)| a["labels"][k].as_str() == Some(v))
+            });
+            match (hit, present) {
+                (Some(a), true) => Some(Some(a)),
+                (None, false) => Some(None),
+                _ => None,
+            }
+        });
+        assert!(
+            found.is_some(),
+            "{alertname} {labels:?} {} in Alertmanager; alerts: {:?}",
+            if present {
+                "never appeared"
+            } else {
+                "still active"
+            },
+            self.alerts(alertname)
+        );
+        found.flatten()
+    }
+}
+
+fn seconds(t: &serde_json::Value) -> f64 {
+    humantime::parse_rfc3339_weak(t.as_str().unwrap())
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[test]
+fn link_down_opens_an_alertmanager_alert_and_link_up_resolves_it_queued_while_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut am) = Alertmanager::start(dir.path()) else {
+        return;
+    };
+    let Some(lab) = Lab::start(&format!(
+        "alertmanager: {{url: 'http://{}', expiry: 1h}}",
+        am.addr()
+    )) else {
+        return;
+    };
+    let t = trap_target(lab.trap_port);
+    let v2c = |args: &[&str]| {
+        let mut a = vec!["-v2c", "-c", "public", t.as_str(), ""];
+        a.extend(args);
+        assert!(lab.send("snmptrap", &a));
+    };
+    // A coldStart: a one-shot alert, and a re-poll, so the interface names are known.
+    v2c(&["1.3.6.1.6.3.1.1.5.1"]);
+    lab.expect("snmp_device_up{device=\"lab\",site=\"lab1\"}", 1.0);
+    let cold = am
+        .wait_alert(
+            "SnmpTrap",
+            &[
+                ("device", "lab"),
+                ("trap", "coldStart"),
+                ("severity", "info"),
+                ("site", "lab1"),
+            ],
+            true,
+        )
+        .unwrap();
+    let lasts = seconds(&cold["endsAt"]) - seconds(&cold["startsAt"]);
+    assert!(
+        (lasts - 3600.0).abs() < 5.0,
+        "one-shot alert lasts {lasts}s, expiry is 1h"
+    );
+
+    v2c(&[
+        "1.3.6.1.6.3.1.1.5.3",
+        "1.3.6.1.2.1.2.2.1.1.1",
+        "i",
+        "1",
+        "1.3.6.1.2.1.2.2.1.8.1",
+        "i",
+        "2",
+    ]);
+    let down = am
+        .wait_alert(
+            "SnmpLinkDown",
+            &[
+                ("device", "lab"),
+                ("ifIndex", "1"),
+                ("ifName", "lo"),
+                ("severity", "warning"),
+            ],
+            true,
+        )
+        .unwrap();
+    assert!(
+        down["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Interface lo on lab is down"),
+        "{down}"
+    );
+    // The same through amtool.
+    if let Some(amtool) = tool("/usr/bin/amtool") {
+        let out = Command::new(amtool)
+            .args([
+                "alert",
+                "query",
+                "--alertmanager.url",
+                &format!("http://{}", am.addr()),
+                "alertname=SnmpLinkDown",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("\"ifName\":\"lo\""),
+            "amtool: {text}"
+        );
+    }
+
+    v2c(&[
+        "1.3.6.1.6.3.1.1.5.4",
+        "1.3.6.1.2.1.2.2.1.1.1",
+        "i",
+        "1",
+        "1.3.6.1.2.1.2.2.1.8.1",
+        "i",
+        "1",
+    ]);
+    am.wait_alert(
+        "SnmpLinkDown",
+        &[("device", "lab"), ("ifIndex", "1")],
+        false,
+    );
+
+    // Alertmanager away: the alert waits in the queue, POSTs fail and are retried.
+    am.stop();
+    v2c(&["1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.7", "i", "7"]);
+    let failing = wait_for(Duration::from_secs(10), || {
+        (lab.metric("octopoll_alertmanager_post_failures_total") >= 2.0).then_some(())
+    });
+    assert!(
+        failing.is_some(),
+        "no failed POST counted:\n{}",
+        lab.octopoll.get("/metrics").1
+    );
+    assert_eq!(lab.metric("octopoll_alertmanager_queue_length"), 1.0);
+    let stopped_at = Instant::now();
+    am.run();
+    am.wait_alert("SnmpLinkDown", &[("device", "lab"), ("ifIndex", "7")], true);
+    eprintln!(
+        "queued alert delivered {:?} after Alertmanager came back",
+        stopped_at.elapsed()
+    );
+    lab.expect("octopoll_alertmanager_queue_length", 0.0);
+    assert_eq!(
+        lab.metric("octopoll_alertmanager_alerts_dropped_total"),
+        0.0
+    );
+    assert!(lab.metric("octopoll_alertmanager_alerts_sent_total") >= 4.0);
+}
