@@ -229,6 +229,14 @@ pub const OCTOPOLL_METRICS: &[&str] = &[
     "octopoll_snmp_timeouts_total",
     "octopoll_polls_total",
     "octopoll_polls_skipped_total",
+    "snmp_traps_total",
+    "snmp_traps_last_timestamp_seconds",
+    "octopoll_traps_dropped_total",
+    "octopoll_traps_unattributed_total",
+    "octopoll_alertmanager_alerts_sent_total",
+    "octopoll_alertmanager_alerts_dropped_total",
+    "octopoll_alertmanager_post_failures_total",
+    "octopoll_alertmanager_queue_length",
 ];
 
 /// Series Prometheus itself creates.
