@@ -436,7 +436,8 @@ fn status_page(state: &Arc<AppState>) -> String {
     }
     h.push_str(
         "<h2>Devices</h2><table><tr><th>device</th><th>address</th><th>status</th><th>last poll</th>\
-         <th>duration</th><th>interfaces</th><th>last error</th><th>recent events</th></tr>",
+         <th>duration</th><th>interfaces</th><th>last error</th><th>recent events</th>\
+         <th>recent notifications</th></tr>",
     );
     for d in state.poller.owned(&config) {
         let snap = store.get(&d.name);
@@ -470,14 +471,49 @@ fn status_page(state: &Arc<AppState>) -> String {
         let _ = write!(
             h,
             "<tr><td><a href=\"/probe?device={n}\">{n}</a></td><td>{}</td><td>{status}</td><td>{last}</td>\
-             <td>{dur}</td><td>{ifaces}</td><td>{}</td><td class=\"ev\">{events}</td></tr>",
+             <td>{dur}</td><td>{ifaces}</td><td>{}</td><td class=\"ev\">{events}</td>\
+             <td class=\"ev\">{}</td></tr>",
             html(&d.address),
             html(&err),
+            recent_notifications(store, &d.name),
             n = html(&escape_label(&d.name)),
         );
     }
-    h.push_str("</table></body></html>\n");
+    h.push_str("</table>");
+    unknown_sources(&mut h, store, &config);
+    h.push_str("</body></html>\n");
     h
+}
+
+/// The last five notifications of `device`, newest first.
+fn recent_notifications(store: &crate::poller::Store, device: &str) -> String {
+    let mut out = String::new();
+    for n in store.notifications(device).iter().rev().take(5) {
+        let _ = write!(out, "{} — {}<br>", ago(n.at), html(&n.message));
+    }
+    out
+}
+
+/// Notifications kept under a source address (`traps.accept_unknown_sources`).
+fn unknown_sources(h: &mut String, store: &crate::poller::Store, config: &crate::config::Config) {
+    let sources: Vec<String> = store
+        .notification_sources()
+        .into_iter()
+        .filter(|s| !config.devices.iter().any(|d| &d.name == s))
+        .collect();
+    if sources.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Notifications from unknown sources</h2><table><tr><th>source</th><th>recent notifications</th></tr>");
+    for s in sources {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"ev\">{}</td></tr>",
+            html(&s),
+            recent_notifications(store, &s)
+        );
+    }
+    h.push_str("</table>");
 }
 
 #[cfg(test)]

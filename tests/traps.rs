@@ -310,6 +310,14 @@ fn v1_v2c_v3_traps_and_informs_are_named_counted_and_acknowledged() {
         "{log}"
     );
 
+    // The status page lists the device's recent ones, newest first.
+    let row = lab.octopoll.status_row("lab");
+    assert!(
+        row.contains("vendorFanFailure (v3 inform")
+            && row.contains("netSnmpExampleHeartbeat (v2c inform"),
+        "{row}"
+    );
+
     // Bad credentials: dropped, counted, never attributed; an inform is not acknowledged.
     let before: f64 = lab
         .octopoll
@@ -583,6 +591,11 @@ fn reload_rebinds_and_a_bad_listen_keeps_the_old_listener() {
     lab.expect(&traps_total("lab", "coldStart"), 3.0);
     trap(new, "127.0.0.3");
     lab.expect(&traps_total("127.0.0.3", "coldStart"), 1.0);
+    let (_, page) = lab.octopoll.get("/");
+    assert!(
+        page.contains("Notifications from unknown sources") && page.contains("<td>127.0.0.3</td>"),
+        "{page}"
+    );
     let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
     probe.send_to(b"x", ("127.0.0.1", old)).unwrap();
     // Nothing listens on the old port any more: it can be bound again.

@@ -161,16 +161,13 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// The sources with recent notifications that are not polled devices (accepted unknown
-    /// sources, and devices of other shards), in name order.
-    pub fn notification_sources_without_snapshot(&self) -> Vec<String> {
-        let devices = self.devices.read().unwrap_or_else(|e| e.into_inner());
+    /// Every device or source with recent notifications, in name order.
+    pub fn notification_sources(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .notifications
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .keys()
-            .filter(|k| !devices.contains_key(*k))
             .cloned()
             .collect();
         out.sort();
