@@ -866,3 +866,41 @@ fn link_down_opens_an_alertmanager_alert_and_link_up_resolves_it_queued_while_do
     );
     assert!(lab.metric("octopoll_alertmanager_alerts_sent_total") >= 4.0);
 }
+
+/// The Device dashboard marks notifications and lists them; the compose stack publishes
+/// the listener's port.
+#[test]
+fn dashboard_and_compose_show_notifications() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let d: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("grafana/dashboards/device.json")).unwrap(),
+    )
+    .unwrap();
+    let annotation = d["annotations"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["expr"].as_str().is_some_and(|e| {
+                e.contains("snmp_traps_last_timestamp_seconds{device=\"$device\"}")
+            })
+        })
+        .expect("no notification annotation");
+    assert_eq!(annotation["titleFormat"], "{{trap}}");
+    let panels: Vec<&str> = d["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    assert!(
+        panels.contains(&"Recent notifications") && panels.contains(&"Notifications"),
+        "{panels:?}"
+    );
+
+    let compose = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("\"162:1162/udp\""));
+    let c = octopoll::config::load(&root.join("examples/compose")).unwrap();
+    assert_eq!(c.traps.unwrap().listen.port(), 1162);
+    assert_eq!(c.alertmanager.unwrap().url, "http://alertmanager:9093");
+}
