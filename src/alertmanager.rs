@@ -101,16 +101,7 @@ impl AlertSender {
         shutdown: CancellationToken,
     ) -> AlertSender {
         let (tx, rx) = mpsc::channel(CHANNEL);
-        let worker = Worker {
-            config: None,
-            queue: VecDeque::new(),
-            active: BTreeMap::new(),
-            backoff: BACKOFF_MIN,
-            retry_at: None,
-            last_resend: Instant::now(),
-            stats: stats.clone(),
-        };
-        tokio::spawn(worker.run(rx, shutdown));
+        tokio::spawn(Worker::new(stats.clone()).run(rx, shutdown));
         AlertSender { tx, stats }
     }
 
@@ -122,11 +113,16 @@ impl AlertSender {
 
     /// Where alerts go from now on (`None`: nowhere; the queue is emptied).
     pub fn configure(&self, config: Option<Arc<AlertmanagerConfig>>) {
-        // A configuration change must not be lost to a full channel: wait for room.
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let _ = tx.send(Command::Configure(config)).await;
-        });
+        // In order with the alerts sent after it; if the channel is full, a configuration
+        // change must still not be lost: wait for room in the background.
+        if let Err(mpsc::error::TrySendError::Full(c)) =
+            self.tx.try_send(Command::Configure(config))
+        {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(c).await;
+            });
+        }
     }
 
     /// A one-shot alert (its `ends_at` set).
@@ -168,6 +164,18 @@ pub enum PostError {
 }
 
 impl Worker {
+    fn new(stats: Arc<crate::traps::TrapMetrics>) -> Worker {
+        Worker {
+            config: None,
+            queue: VecDeque::new(),
+            active: BTreeMap::new(),
+            backoff: BACKOFF_MIN,
+            retry_at: None,
+            last_resend: Instant::now(),
+            stats,
+        }
+    }
+
     fn stats(&self) -> &AlertStats {
         &self.stats.alerts
     }
@@ -416,15 +424,7 @@ mod tests {
     #[tokio::test]
     async fn queue_is_bounded_and_resolve_uses_the_opened_labels() {
         let stats = Arc::new(crate::traps::TrapMetrics::default());
-        let mut w = Worker {
-            config: None,
-            queue: VecDeque::new(),
-            active: BTreeMap::new(),
-            backoff: BACKOFF_MIN,
-            retry_at: None,
-            last_resend: Instant::now(),
-            stats: stats.clone(),
-        };
+        let mut w = Worker::new(stats.clone());
         // Not configured: nothing is kept, nothing counted.
         w.apply(Command::Fire(alert(0)));
         assert!(w.queue.is_empty());

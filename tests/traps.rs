@@ -106,6 +106,17 @@ impl Lab {
         self.octopoll.sample(series).unwrap_or(0.0)
     }
 
+    /// Every notification counted under any device.
+    fn all_traps(&self) -> f64 {
+        self.octopoll
+            .get("/metrics")
+            .1
+            .lines()
+            .filter(|l| l.starts_with("snmp_traps_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// Waits until `series` reaches `want` (notifications are handled asynchronously).
     fn expect(&self, series: &str, want: f64) {
         let got = wait_for(Duration::from_secs(10), || {
@@ -319,14 +330,7 @@ fn v1_v2c_v3_traps_and_informs_are_named_counted_and_acknowledged() {
     );
 
     // Bad credentials: dropped, counted, never attributed; an inform is not acknowledged.
-    let before: f64 = lab
-        .octopoll
-        .get("/metrics")
-        .1
-        .lines()
-        .filter(|l| l.starts_with("snmp_traps_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+    let before = lab.all_traps();
     assert!(lab.send(
         "snmptrap",
         &["-v2c", "-c", "wrong", t, "", "1.3.6.1.6.3.1.1.5.1"]
@@ -432,14 +436,7 @@ fn v1_v2c_v3_traps_and_informs_are_named_counted_and_acknowledged() {
         "octopoll_traps_unattributed_total{source=\"127.0.0.3\"}",
         1.0,
     );
-    let after: f64 = lab
-        .octopoll
-        .get("/metrics")
-        .1
-        .lines()
-        .filter(|l| l.starts_with("snmp_traps_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+    let after = lab.all_traps();
     assert_eq!(
         before, after,
         "a dropped notification was counted under a device"

@@ -60,6 +60,13 @@ fn sum(body: &str, prefix: &str) -> f64 {
         .sum()
 }
 
+fn failed_polls(body: &str) -> f64 {
+    body.lines()
+        .filter(|l| l.starts_with("octopoll_polls_total{") && l.contains("result=\"failure\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn max(body: &str, prefix: &str) -> f64 {
     body.lines()
         .filter(|l| l.starts_with(prefix))
@@ -157,11 +164,7 @@ fn ten_thousand_traps_per_second_do_not_delay_polls() {
     .expect("all simulated devices up");
     let (_, before) = o.get("/metrics");
     let polls_before = sum(&before, "octopoll_polls_total{");
-    let failed_before: f64 = before
-        .lines()
-        .filter(|l| l.starts_with("octopoll_polls_total{") && l.contains("result=\"failure\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+    let failed_before = failed_polls(&before);
     let skipped_before = sum(&before, "octopoll_polls_skipped_total{");
     let drops_before = kernel_drops(trap_port).unwrap_or(0);
 
@@ -214,12 +217,7 @@ fn ten_thousand_traps_per_second_do_not_delay_polls() {
     let counted = sum(&after, "snmp_traps_total{");
     let drops = kernel_drops(trap_port).unwrap_or(0) - drops_before;
     let polls = sum(&after, "octopoll_polls_total{") - polls_before;
-    let failed: f64 = after
-        .lines()
-        .filter(|l| l.starts_with("octopoll_polls_total{") && l.contains("result=\"failure\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>()
-        - failed_before;
+    let failed = failed_polls(&after) - failed_before;
     let skipped = sum(&after, "octopoll_polls_skipped_total{") - skipped_before;
     println!(
         "traps: sent {sent} in {:.2}s ({:.0}/s); counted {counted} ({:.1}%), kernel drops {drops}; \

@@ -352,24 +352,13 @@ fn validate_traps(
             }
         });
 
-    let repoll_limit = match &raw.repoll_limit {
-        None => Some(DEFAULT_REPOLL_LIMIT),
-        Some(t) => match parse_duration(&t.0) {
-            Ok(d) if d >= Duration::from_secs(1) => Some(d),
-            Ok(_) => {
-                rep.at(
-                    f,
-                    "traps.repoll_limit",
-                    format!("repoll_limit must be at least 1s, got {}", t.0),
-                );
-                None
-            }
-            Err(e) => {
-                rep.at(f, "traps.repoll_limit", e);
-                None
-            }
-        },
-    };
+    let repoll_limit = duration_at_least_1s(
+        rep,
+        f,
+        "traps.repoll_limit",
+        raw.repoll_limit.as_ref(),
+        DEFAULT_REPOLL_LIMIT,
+    );
 
     if rep.count() > before {
         return None;
@@ -383,6 +372,32 @@ fn validate_traps(
         repoll_limit: repoll_limit?,
         origin: (rep.files[f].path.clone(), rep.line(f, "traps.listen")),
     })
+}
+
+/// An optional duration of at least 1s at `key`; `default` when absent, `None` when bad
+/// (reported).
+fn duration_at_least_1s(
+    rep: &mut Report,
+    f: usize,
+    key: &str,
+    text: Option<&Text>,
+    default: Duration,
+) -> Option<Duration> {
+    let Some(t) = text else {
+        return Some(default);
+    };
+    let name = key.rsplit('.').next().unwrap_or(key);
+    match parse_duration(&t.0) {
+        Ok(d) if d >= Duration::from_secs(1) => Some(d),
+        Ok(_) => {
+            rep.at(f, key, format!("{name} must be at least 1s, got {}", t.0));
+            None
+        }
+        Err(e) => {
+            rep.at(f, key, e);
+            None
+        }
+    }
 }
 
 /// `IP:PORT`, `[IPv6]:PORT` or `:PORT` (every IPv4 interface). No host names: a listener
@@ -469,24 +484,13 @@ fn validate_alertmanager(
             }
         },
     };
-    let expiry = match &raw.expiry {
-        None => Some(DEFAULT_EXPIRY),
-        Some(t) => match parse_duration(&t.0) {
-            Ok(d) if d >= Duration::from_secs(1) => Some(d),
-            Ok(_) => {
-                rep.at(
-                    f,
-                    "alertmanager.expiry",
-                    format!("expiry must be at least 1s, got {}", t.0),
-                );
-                None
-            }
-            Err(e) => {
-                rep.at(f, "alertmanager.expiry", e);
-                None
-            }
-        },
-    };
+    let expiry = duration_at_least_1s(
+        rep,
+        f,
+        "alertmanager.expiry",
+        raw.expiry.as_ref(),
+        DEFAULT_EXPIRY,
+    );
     let queue_size = match raw.queue_size {
         None => Some(DEFAULT_QUEUE_SIZE),
         Some(n) if (1..=1_000_000).contains(&n) => Some(n as usize),
