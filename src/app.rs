@@ -15,6 +15,7 @@ use crate::http::{ReloadRequest, State};
 use crate::metrics::ExporterState;
 use crate::poller::{Event, Poller, Shard, Store};
 use crate::snmp::{Engine, SnmpError};
+use crate::traps::Traps;
 use crate::web::WebConfig;
 
 /// Errors that stop octopoll from starting.
@@ -34,6 +35,9 @@ pub enum AppError {
     /// I/O (listening socket).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The notification listener could not start.
+    #[error(transparent)]
+    Traps(#[from] crate::traps::TrapError),
 }
 
 /// How to run.
@@ -66,8 +70,18 @@ pub async fn run(
     let web = load_web(opts.web_config.as_deref())?;
     let engine = Engine::new(opts.max_in_flight).await?;
     let store = Arc::new(Store::default());
-    let poller = Poller::new(engine, store, opts.shard, shutdown.child_token());
+    let poller = Poller::new(engine, store.clone(), opts.shard, shutdown.child_token());
+    let exporter = Arc::new(ExporterState::default());
+    let traps = Arc::new(Traps::new(
+        store,
+        poller.trigger().clone(),
+        exporter.traps.clone(),
+        shutdown.child_token(),
+    ));
+    // Bound before polling starts: a listener that cannot bind stops the start-up.
+    let prepared = traps.prepare(&initial).await?;
     let summary = poller.apply(&initial, true);
+    traps.commit(prepared, &initial).await;
     tracing::info!(
         devices = summary.added.len(),
         files = initial.files.len(),
@@ -75,7 +89,6 @@ pub async fn run(
         "config loaded from {}",
         opts.config_path.display()
     );
-    let exporter = Arc::new(ExporterState::default());
     exporter.reload_ok.store(true, Ordering::Relaxed);
     exporter
         .reload_success_ts
@@ -93,6 +106,7 @@ pub async fn run(
         web_config_path: opts.web_config.clone(),
         web: RwLock::new(Arc::new(web)),
         grafana_url: opts.grafana_url.clone(),
+        traps,
     });
 
     // Watcher and SIGHUP send bare triggers; adapt them to requests.
@@ -198,8 +212,17 @@ async fn reload_loop(
                 message: format!("loader crashed: {e}"),
             }])),
         };
+        // The notification listener binds a changed address before anything changes: one
+        // that cannot bind rejects the reload like any config error.
+        let loaded = match loaded {
+            Ok((new, web)) => match state.traps.prepare(&new).await {
+                Ok(prepared) => Ok((new, web, prepared)),
+                Err(e) => Err(ConfigErrors(vec![e.to_config_error(&new)])),
+            },
+            Err(e) => Err(e),
+        };
         let outcome = match loaded {
-            Ok((new, web)) => {
+            Ok((new, web, prepared)) => {
                 *state.web.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(web);
                 let summary = state.poller.apply(&new, false);
                 module_files.send_if_modified(|files| {
@@ -207,6 +230,7 @@ async fn reload_loop(
                     files.clone_from(&new.module_files);
                     changed
                 });
+                state.traps.commit(prepared, &new).await;
                 *state.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
                 state.exporter.reload_ok.store(true, Ordering::Relaxed);
                 state

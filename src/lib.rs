@@ -9,11 +9,14 @@
 //!   `build` (parse, merge, validate), `redact` (`/config`), and `reload` (the one reload
 //!   path fed by the file watcher, SIGHUP and `POST /-/reload`).
 //! - [`snmp`]: owned OID/value types and the SNMP client (timeouts, retries, table walks);
-//!   the only module that names the `async-snmp` crate.
+//!   with [`traps`], the only modules that name the `async-snmp` crate.
 //! - [`table`]: the table engine, knowing nothing of HTTP: the module model (indexes,
 //!   lookups, value types, filters; snmp_exporter's semantics) that the config produces
 //!   for the built-in `if_mib`, octopoll's own modules and snmp_exporter module files; the
 //!   plan that fetches each OID of a device's modules once; the decoders into families.
+//! - [`traps`]: the notification listener (v1/v2c/v3 traps and informs on async-snmp's
+//!   receiver): acceptance and attribution, names, counters, the event log, re-polls;
+//!   [`alertmanager`] sends the alerts they raise (API v2, bounded queue, retries).
 //! - [`poller`]: the scheduler (one task per device, diffed on reload) and the snapshot
 //!   store the HTTP layer reads.
 //! - [`metrics`]: pure mapping from poll results to samples, the prometheus-client
@@ -26,6 +29,7 @@
 //! - [`cli`]: the clap types, one struct per subcommand; [`demo`]: `octopoll demo`;
 //!   [`web`]: TLS and basic auth (the web config).
 
+pub mod alertmanager;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -36,4 +40,5 @@ pub mod poller;
 pub mod sim;
 pub mod snmp;
 pub mod table;
+pub mod traps;
 pub mod web;

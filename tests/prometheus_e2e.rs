@@ -68,6 +68,14 @@ fn free_port() -> u16 {
         .port()
 }
 
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Minimal HTTP/1.0 GET (no chunked encoding to deal with): (status, body).
 fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
@@ -201,7 +209,7 @@ const CUSTOM_GAUGES: [(&str, &str); 2] = [
     ),
 ];
 
-fn lab_config(sim: &BTreeMap<String, String>, edge: &str, dead: &str) -> String {
+fn lab_config(sim: &BTreeMap<String, String>, edge: &str, dead: &str, traps: &str) -> String {
     let mut oids = String::new();
     for (_, line) in CUSTOM_COUNTERS.iter().chain(&CUSTOM_GAUGES) {
         oids.push_str(&format!("    - {line}\n"));
@@ -209,6 +217,7 @@ fn lab_config(sim: &BTreeMap<String, String>, edge: &str, dead: &str) -> String 
     let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/snmp-exporter-modules.yml");
     format!(
         "module_files: [{modules:?}]\n\
+         traps: {{listen: \"{traps}\", communities: [public]}}\n\
          defaults: {{interval: 1s, timeout: 300ms, retries: 0, auth: sim, modules: [if_mib]}}\n\
          auths:\n  sim: {{version: 2c, community: public}}\n\
          modules:\n  lab_counters:\n{oids}\
@@ -229,6 +238,7 @@ struct Lab {
     config: PathBuf,
     sim: BTreeMap<String, String>,
     dead: String,
+    traps: String,
     octopoll: String,
     _dead_socket: UdpSocket,
     _sim: KillOnDrop,
@@ -279,7 +289,14 @@ impl Lab {
         let dead_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let dead = dead_socket.local_addr().unwrap().to_string();
         let config = dir.path().join("octopoll.yml");
-        std::fs::write(&config, lab_config(&devices, &devices["edge-a"], &dead)).unwrap();
+        // The notification listener's port: lab-host1 (the first device at 127.0.0.1) gets
+        // the trap make_events sends.
+        let traps = format!("127.0.0.1:{}", free_udp_port());
+        std::fs::write(
+            &config,
+            lab_config(&devices, &devices["edge-a"], &dead, &traps),
+        )
+        .unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
         let log = std::fs::File::create(dir.path().join("octopoll.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_octopoll"))
@@ -307,6 +324,7 @@ impl Lab {
             config,
             sim: devices,
             dead,
+            traps,
             octopoll: addr,
             _dead_socket: dead_socket,
             _sim: sim,
@@ -316,12 +334,24 @@ impl Lab {
 
     /// The events the annotations are about, between two stretches of normal polling:
     /// lab-edge1 moves to the second recording, where Gi1/0/3 is down and sysUpTime went
-    /// back (an interface status change and a reboot); lab-dead1 is down throughout.
+    /// back (an interface status change and a reboot); lab-dead1 is down throughout; a
+    /// linkDown notification arrives (from 127.0.0.1: lab-host1).
     fn make_events(&self) {
-        let text = lab_config(&self.sim, &self.sim["edge-b"], &self.dead);
+        let text = lab_config(&self.sim, &self.sim["edge-b"], &self.dead, &self.traps);
         let tmp = self.config.with_extension("tmp");
         std::fs::write(&tmp, text).unwrap();
         std::fs::rename(&tmp, &self.config).unwrap();
+        let sent = Command::new("/usr/bin/snmptrap")
+            .args(["-v2c", "-c", "public", "-m", ""])
+            .arg(&self.traps)
+            .args(["", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.1", "i", "1"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            sent,
+            "snmptrap (Debian package snmp) could not send the lab's notification"
+        );
     }
 
     fn log(&self) -> String {

@@ -16,6 +16,7 @@ use super::raw::{RawAuth, RawDefaults, RawDevice, Text, TOP_KEYS};
 use super::report::{allowed_list, Report};
 use super::scalars::is_module_name;
 use super::secrets::Secrets;
+use super::traps;
 use super::yaml::{self, join_index, join_key, Node};
 use super::{Config, ConfigError, ConfigErrors, Device, Module, ModuleKind};
 use crate::table::{builtin, FamilyType};
@@ -33,6 +34,8 @@ struct Parsed {
     module_files: Vec<(usize, Text)>,
     /// (index in the file's list, raw device, path of its node).
     devices: Vec<(usize, RawDevice)>,
+    /// `traps`, `alertmanager`, `notifications` (see `traps.rs`).
+    traps: traps::Sections,
 }
 
 /// Parses one file's text and records its root for line look-ups.
@@ -127,6 +130,7 @@ fn parse_root(rep: &mut Report, file: usize, root: &Node, parsed: &mut Parsed) {
                     }
                 }
             }
+            other if parsed.traps.parse(rep, file, other, v) => {}
             _ => rep.at_line(
                 file,
                 k.line,
@@ -179,7 +183,9 @@ pub(crate) fn build_with_texts(
     let mut modules: BTreeMap<String, (usize, Option<RawModule>)> = BTreeMap::new();
     let mut listed_files: Vec<(usize, usize, Text)> = Vec::new();
     let mut devices: Vec<(usize, usize, RawDevice)> = Vec::new();
+    let mut trap_sections = traps::Merged::default();
     for (f, p) in parsed {
+        trap_sections.add(&mut rep, f, p.traps);
         if let Some(d) = p.defaults {
             match &defaults {
                 Some((f0, _)) => {
@@ -299,6 +305,7 @@ pub(crate) fn build_with_texts(
     }
 
     check_family_types(&mut rep, &out, &positions);
+    let notif = trap_sections.validate(&mut rep, &auth_reg, secrets, &out);
 
     if rep.errors.is_empty() {
         let n = sources_len;
@@ -307,6 +314,9 @@ pub(crate) fn build_with_texts(
             module_files,
             devices: out,
             notes: rep.notes,
+            traps: notif.traps,
+            alertmanager: notif.alertmanager,
+            notifications: notif.notifications,
         })
     } else {
         let mut errors = rep.errors;

@@ -18,6 +18,7 @@ mod scalars;
 mod secrets;
 #[cfg(test)]
 mod tests;
+mod traps;
 mod types;
 pub mod yaml;
 

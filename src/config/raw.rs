@@ -12,7 +12,16 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 /// Keys allowed at the top of a file.
-pub const TOP_KEYS: &[&str] = &["module_files", "defaults", "auths", "modules", "devices"];
+pub const TOP_KEYS: &[&str] = &[
+    "module_files",
+    "defaults",
+    "auths",
+    "modules",
+    "devices",
+    "traps",
+    "alertmanager",
+    "notifications",
+];
 
 /// A scalar read as text whatever YAML typed it as (`version: 3`, `community: 12345`,
 /// `rack: 12`), so that numbers and booleans where strings are expected are not errors.
@@ -266,4 +275,44 @@ pub struct RawDevice {
     pub labels: Option<BTreeMap<String, Text>>,
     /// Decoded on its own from the device's node (each entry reported at its line).
     pub oids: Option<serde::de::IgnoredAny>,
+}
+
+/// The `traps` section: the notification listener (validated in `traps.rs`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraps {
+    pub listen: Option<Text>,
+    /// Decoded on its own from the node: each entry is a string or `{community_file: PATH}`.
+    pub communities: Option<serde::de::IgnoredAny>,
+    pub users: Option<Vec<Text>>,
+    pub accept_unknown_sources: Option<bool>,
+    pub engine_id: Option<Text>,
+    pub repoll_limit: Option<Text>,
+}
+
+/// An entry of `traps.communities` in its mapping form.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommunityFile {
+    pub community_file: Option<Text>,
+}
+
+/// The `alertmanager` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertmanager {
+    pub url: Option<Text>,
+    pub expiry: Option<Text>,
+    pub queue_size: Option<i64>,
+}
+
+/// One entry of `notifications` (keyed by OID).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotification {
+    pub name: Option<Text>,
+    /// Label name -> varbind OID (prefix) whose value the label takes.
+    pub labels: Option<BTreeMap<String, Text>>,
+    pub alert: Option<bool>,
+    pub severity: Option<Text>,
 }

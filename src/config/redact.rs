@@ -1,4 +1,5 @@
-//! The effective config for `GET /config`: every device expanded, secrets as `<secret>`.
+//! The effective config for `GET /config`: every device expanded, the notification
+//! sections, secrets as `<secret>`.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,39 @@ struct ConfigView<'a> {
     devices: Vec<DeviceView<'a>>,
     auths: BTreeMap<&'a str, AuthView<'a>>,
     modules: BTreeMap<&'a str, ModuleView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traps: Option<TrapsView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alertmanager: Option<AlertmanagerView<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    notifications: BTreeMap<String, NotificationView<'a>>,
+}
+
+#[derive(Serialize)]
+struct TrapsView<'a> {
+    listen: String,
+    /// One `<secret>` per community.
+    communities: Vec<&'static str>,
+    users: Vec<&'a str>,
+    accept_unknown_sources: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    engine_id: Option<String>,
+    repoll_limit: String,
+}
+
+#[derive(Serialize)]
+struct AlertmanagerView<'a> {
+    url: &'a str,
+    expiry: String,
+    queue_size: usize,
+}
+
+#[derive(Serialize)]
+struct NotificationView<'a> {
+    name: &'a str,
+    labels: BTreeMap<&'a str, String>,
+    alert: bool,
+    severity: &'static str,
 }
 
 #[derive(Serialize)]
@@ -234,7 +268,46 @@ pub fn render_redacted_with(
         devices: Vec::with_capacity(config.devices.len()),
         auths: BTreeMap::new(),
         modules: BTreeMap::new(),
+        traps: config.traps.as_deref().map(|t| TrapsView {
+            listen: t.listen.to_string(),
+            communities: t.communities.iter().map(|_| REDACTED).collect(),
+            users: t.users.iter().map(|a| a.name.as_str()).collect(),
+            accept_unknown_sources: t.accept_unknown_sources,
+            engine_id: t
+                .engine_id
+                .as_ref()
+                .map(|id| id.iter().map(|b| format!("{b:02x}")).collect()),
+            repoll_limit: fmt_duration(t.repoll_limit),
+        }),
+        alertmanager: config.alertmanager.as_deref().map(|a| AlertmanagerView {
+            url: &a.url,
+            expiry: fmt_duration(a.expiry),
+            queue_size: a.queue_size,
+        }),
+        notifications: config
+            .notifications
+            .iter()
+            .map(|n| {
+                let view = NotificationView {
+                    name: &n.name,
+                    labels: n
+                        .labels
+                        .iter()
+                        .map(|(l, o)| (l.as_str(), o.to_string()))
+                        .collect(),
+                    alert: n.alert,
+                    severity: n.severity.as_str(),
+                };
+                (n.oid.to_string(), view)
+            })
+            .collect(),
     };
+    // The listener's users are auths too: shown (redacted) with the devices' ones.
+    for a in config.traps.iter().flat_map(|t| &t.users) {
+        view.auths
+            .entry(a.name.as_str())
+            .or_insert_with(|| auth_view(a));
+    }
     for d in &config.devices {
         view.auths
             .entry(d.auth.name.as_str())

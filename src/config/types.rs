@@ -53,6 +53,12 @@ pub struct Config {
     /// What `octopoll check` should point out that is not an error (e.g. a module file's
     /// auth that octopoll's own `auths` override).
     pub notes: Vec<String>,
+    /// The notification listener (`traps`); `None`: no listener.
+    pub traps: Option<Arc<TrapsConfig>>,
+    /// Where alerts from notifications go; `None`: nowhere.
+    pub alertmanager: Option<Arc<AlertmanagerConfig>>,
+    /// Names and labels of notifications beyond the standard ones.
+    pub notifications: Vec<NotificationSpec>,
 }
 
 /// One device to poll.
@@ -231,5 +237,72 @@ impl ModuleRule {
                 .sys_descr
                 .as_ref()
                 .is_none_or(|r| r.is_match(sys_descr))
+    }
+}
+
+/// The notification listener (`traps`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrapsConfig {
+    /// Address to bind (UDP).
+    pub listen: std::net::SocketAddr,
+    /// v1/v2c communities accepted (none: v1/v2c notifications are dropped).
+    pub communities: Vec<Secret>,
+    /// SNMPv3 users accepted, each at its auth's security level or above.
+    pub users: Vec<Arc<Auth>>,
+    /// Accept notifications from addresses of no configured device, under their address.
+    pub accept_unknown_sources: bool,
+    /// This receiver's SNMPv3 engine ID (informs); `None`: a new random one per start.
+    pub engine_id: Option<Vec<u8>>,
+    /// At most one re-poll of a device per this long after link and restart notifications.
+    pub repoll_limit: Duration,
+    /// Where `traps.listen` is written (file, line), for errors found when binding.
+    pub origin: (PathBuf, Option<usize>),
+}
+
+/// Alertmanager, for alerts from notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertmanagerConfig {
+    /// Base URL (`http://host:port`, optional path prefix, no trailing `/`).
+    pub url: String,
+    /// How long a one-shot alert (coldStart, authenticationFailure, ...) stays active.
+    pub expiry: Duration,
+    /// Alerts kept while Alertmanager is unreachable; beyond, the oldest are dropped.
+    pub queue_size: usize,
+}
+
+/// A notification named by the config (`notifications`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationSpec {
+    /// snmpTrapOID (for SNMPv1 traps, the RFC 3584 form `enterprise.0.specific`).
+    pub oid: Oid,
+    /// The `trap` label and the name in logs.
+    pub name: String,
+    /// Label name and the varbind OID (prefix) whose value it takes.
+    pub labels: Vec<(String, Oid)>,
+    /// Send it to Alertmanager (as a one-shot alert).
+    pub alert: bool,
+    /// The alert's `severity` label.
+    pub severity: Severity,
+}
+
+/// An alert's `severity` label (as `prometheus/alertmanager.yml` routes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Pages.
+    Critical,
+    /// For the team.
+    Warning,
+    /// For the record.
+    Info,
+}
+
+impl Severity {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
     }
 }

@@ -26,6 +26,8 @@ pub const GRAFANA_OVERVIEW_DASHBOARD: &str = "/d/octopoll-overview/octopoll-over
 const STATUS_REFRESH: Duration = Duration::from_secs(10);
 /// Recent events shown per device on the status page.
 const EVENTS_ON_STATUS: usize = 3;
+/// Notifications per device on the status page (the device page lists all kept).
+const NOTIFICATIONS_ON_STATUS: usize = 5;
 
 /// Characters left as they are in a path segment or a query value: RFC 3986's
 /// unreserved ones and `:` (allowed in both, and common in device names).
@@ -84,6 +86,34 @@ impl EventRow {
             message: e.message.clone(),
         }
     }
+
+    /// A received notification, shown like an event.
+    fn notification(n: &crate::poller::TrapEvent) -> EventRow {
+        EventRow {
+            ago: ago(n.at),
+            at: utc(n.at),
+            kind: "notification",
+            message: n.message.clone(),
+        }
+    }
+}
+
+/// The latest notifications of `device` (or of a source address), newest first.
+fn notifications(store: &crate::poller::Store, device: &str, max: usize) -> Vec<EventRow> {
+    store
+        .notifications(device)
+        .iter()
+        .rev()
+        .take(max)
+        .map(EventRow::notification)
+        .collect()
+}
+
+/// A source whose notifications were kept under its address
+/// (`traps.accept_unknown_sources`).
+struct SourceRow {
+    source: String,
+    notifications: Vec<EventRow>,
 }
 
 /// `2026-12-01 09:41:07 UTC`, without a date crate: civil-from-days on Unix seconds.
@@ -146,6 +176,7 @@ struct DeviceRow {
     traffic: String,
     last_error: String,
     events: Vec<EventRow>,
+    notifications: Vec<EventRow>,
 }
 
 #[derive(Template)]
@@ -170,6 +201,8 @@ struct StatusPage {
     snmp: [u64; 3],
     config_events: Vec<EventRow>,
     rows: Vec<DeviceRow>,
+    /// Notifications from sources that are no configured device.
+    sources: Vec<SourceRow>,
 }
 
 /// Renders `/`. `params` are the query: `q` filters by name, address or label value,
@@ -245,6 +278,7 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
             traffic,
             last_error,
             events,
+            notifications: notifications(store, &d.name, NOTIFICATIONS_ON_STATUS),
         });
     }
     // Problems first: what a technician opens the page for.
@@ -290,6 +324,15 @@ pub fn status_page(state: &State, params: &BTreeMap<String, String>) -> String {
         },
         config_events: store.events("").iter().rev().map(EventRow::new).collect(),
         rows,
+        sources: store
+            .notification_sources()
+            .into_iter()
+            .filter(|s| !config.devices.iter().any(|d| &d.name == s))
+            .map(|source| SourceRow {
+                notifications: notifications(store, &source, NOTIFICATIONS_ON_STATUS),
+                source,
+            })
+            .collect(),
     };
     page.render()
         .unwrap_or_else(|e| format!("status page failed to render: {e}\n"))
@@ -377,6 +420,7 @@ struct DevicePage {
     series: Vec<SeriesRow>,
     series_more: usize,
     events: Vec<EventRow>,
+    notifications: Vec<EventRow>,
 }
 
 #[derive(Template)]
@@ -444,6 +488,7 @@ pub fn device_page(
             .rev()
             .map(EventRow::new)
             .collect(),
+        notifications: notifications(state.store(), name, usize::MAX),
     };
     Ok(page
         .render()

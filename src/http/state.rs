@@ -39,6 +39,8 @@ pub struct State {
     /// Base URL of the Grafana that shows the shipped dashboards (`--grafana-url`), for
     /// links from the pages; `None` hides them.
     pub grafana_url: Option<String>,
+    /// The notification listener (recent notifications and unknown sources for the pages).
+    pub traps: Arc<crate::traps::Traps>,
 }
 
 impl State {

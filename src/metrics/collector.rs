@@ -34,6 +34,8 @@ pub struct ExporterState {
     pub reload_ok: AtomicBool,
     /// Unix seconds of the last successful (re)load.
     pub reload_success_ts: AtomicU64,
+    /// Notification and Alertmanager counters (`snmp_traps_total`, `octopoll_traps_*`).
+    pub traps: Arc<crate::traps::TrapMetrics>,
 }
 
 struct Devices(Vec<Arc<DeviceSnapshot>>);
@@ -562,6 +564,10 @@ pub fn registry(poller: &Poller, state: &Arc<ExporterState>, scope: Scope<'_>) -
         Scope::Device(name) => {
             let snap = poller.store().get(name)?;
             registry.register_collector(Box::new(Devices(vec![snap])));
+            registry.register_collector(Box::new(crate::traps::TrapCollector::device(
+                state.traps.clone(),
+                name,
+            )));
         }
         Scope::All | Scope::SelfOnly => {
             if scope == Scope::All {
@@ -575,6 +581,15 @@ pub fn registry(poller: &Poller, state: &Arc<ExporterState>, scope: Scope<'_>) -
                 kernel_drops: poller.engine().socket_drops(),
                 state: state.clone(),
             }));
+            let traps = if scope == Scope::All {
+                crate::traps::stats::Scope::All
+            } else {
+                crate::traps::stats::Scope::SelfOnly
+            };
+            registry.register_collector(Box::new(crate::traps::TrapCollector::new(
+                state.traps.clone(),
+                traps,
+            )));
         }
     }
     Some(registry)

@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::config::{Config, Device};
 use crate::snmp::{Engine, Session, SnmpError};
 pub use poll::{PollData, PollState};
-pub use store::{DeviceSnapshot, Event, Store};
+pub use store::{DeviceSnapshot, Event, Store, TrapEvent};
 
 /// A stable 64-bit FNV-1a hash (std's hasher may change between Rust releases).
 pub fn stable_hash(s: &str) -> u64 {
@@ -104,12 +104,78 @@ struct Task {
     cancel: CancellationToken,
 }
 
+/// "Poll this device now" (a link or restart notification makes the state fresh), at most
+/// once per `min_gap` per device: a request within the gap is deferred to its end, never
+/// dropped, so the latest change is polled; a poll still never overlaps itself.
+#[derive(Clone, Default)]
+pub struct PollTrigger(Arc<Mutex<HashMap<String, Arc<DeviceTrigger>>>>);
+
+#[derive(Default)]
+struct DeviceTrigger {
+    notify: tokio::sync::Notify,
+    /// (last trigger, a deferred one is pending). tokio's clock, so tests can pause it.
+    state: Mutex<(Option<tokio::time::Instant>, bool)>,
+}
+
+impl PollTrigger {
+    /// Asks `device`'s task for a poll; false when this instance does not poll it.
+    pub fn poll_now(&self, device: &str, min_gap: Duration) -> bool {
+        let Some(t) = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(device)
+            .cloned()
+        else {
+            return false;
+        };
+        let now = tokio::time::Instant::now();
+        let mut state = t.state.lock().unwrap_or_else(|e| e.into_inner());
+        match state.0 {
+            Some(last) if now < last + min_gap => {
+                if !state.1 {
+                    state.1 = true;
+                    let t = t.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep_until(last + min_gap).await;
+                        *t.state.lock().unwrap_or_else(|e| e.into_inner()) =
+                            (Some(tokio::time::Instant::now()), false);
+                        t.notify.notify_one();
+                    });
+                }
+            }
+            _ => {
+                *state = (Some(now), false);
+                t.notify.notify_one();
+            }
+        }
+        true
+    }
+
+    fn set(&self, device: &str) -> Arc<DeviceTrigger> {
+        let t = Arc::new(DeviceTrigger::default());
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(device.to_string(), t.clone());
+        t
+    }
+
+    fn remove(&self, device: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(device);
+    }
+}
+
 /// Runs the device tasks and owns the store they write.
 pub struct Poller {
     engine: Engine,
     store: Arc<Store>,
     shard: Option<Shard>,
     tasks: Mutex<HashMap<String, Task>>,
+    trigger: PollTrigger,
     shutdown: CancellationToken,
 }
 
@@ -126,6 +192,7 @@ impl Poller {
             store,
             shard,
             tasks: Mutex::new(HashMap::new()),
+            trigger: PollTrigger::default(),
             shutdown,
         }
     }
@@ -138,6 +205,11 @@ impl Poller {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Where "poll this device now" requests go.
+    pub fn trigger(&self) -> &PollTrigger {
+        &self.trigger
     }
 
     /// The shard filter.
@@ -174,6 +246,7 @@ impl Poller {
             // Removed at once: its series leave /metrics before the next scrape.
             self.store.remove(name);
             self.store.forget_events(name);
+            self.trigger.remove(name);
             summary.removed.push(name.clone());
             false
         });
@@ -198,6 +271,7 @@ impl Poller {
                 },
             );
             let span = tracing::info_span!("device", device = %name);
+            let trigger = self.trigger.set(name);
             tokio::spawn(
                 run_device(
                     device.clone(),
@@ -205,6 +279,7 @@ impl Poller {
                     self.store.clone(),
                     cancel,
                     !initial,
+                    trigger,
                 )
                 .instrument(span),
             );
@@ -227,6 +302,7 @@ async fn run_device(
     store: Arc<Store>,
     cancel: CancellationToken,
     immediate: bool,
+    trigger: Arc<DeviceTrigger>,
 ) {
     let offset = phase_offset(&device.name, device.interval);
     let mut next = if immediate {
@@ -241,6 +317,8 @@ async fn run_device(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep_until(next.into()) => {}
+            // An extra poll; the schedule's slots stay where they are.
+            _ = trigger.notify.notified() => {}
         }
         let started = Instant::now();
         let deadline = poll_deadline(device.interval);
@@ -334,6 +412,39 @@ mod tests {
         assert_eq!(phase_offset("core-sw1", iv), phase_offset("core-sw1", iv));
         assert!(phase_offset("core-sw1", iv) < iv);
         assert_eq!(stable_hash("a"), 0xaf63dc4c8601ec8c);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_now_is_rate_limited_and_deferred_not_dropped() {
+        use tokio::time::timeout;
+        let gap = Duration::from_secs(10);
+        let t = PollTrigger::default();
+        assert!(!t.poll_now("sw1", gap), "not polled here");
+        let d = t.set("sw1");
+        assert!(t.poll_now("sw1", gap));
+        timeout(Duration::from_millis(1), d.notify.notified())
+            .await
+            .expect("the first request polls at once");
+        // Three more within the gap: one poll, at its end.
+        for _ in 0..3 {
+            assert!(t.poll_now("sw1", gap));
+        }
+        assert!(timeout(Duration::from_secs(9), d.notify.notified())
+            .await
+            .is_err());
+        timeout(Duration::from_secs(2), d.notify.notified())
+            .await
+            .expect("the deferred request polls when the gap ends");
+        assert!(timeout(Duration::from_secs(60), d.notify.notified())
+            .await
+            .is_err());
+        // After a quiet gap, at once again.
+        assert!(t.poll_now("sw1", gap));
+        timeout(Duration::from_millis(1), d.notify.notified())
+            .await
+            .unwrap();
+        t.remove("sw1");
+        assert!(!t.poll_now("sw1", gap));
     }
 
     #[test]

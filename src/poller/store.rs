@@ -14,6 +14,8 @@ use crate::metrics::mapping::{escape_label, SystemInfo};
 
 /// Events kept per device (and for the global config history).
 const EVENTS_KEPT: usize = 10;
+/// Notifications kept per device.
+pub const NOTIFICATIONS_KEPT: usize = 20;
 
 /// The state of one device after its latest poll.
 #[derive(Debug, Clone)]
@@ -77,11 +79,30 @@ pub struct Event {
     pub message: String,
 }
 
+/// A notification (trap or inform) received from a device, as the pages list it. Logged
+/// by the listener, which also bounds how many unknown sources get a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrapEvent {
+    /// When it arrived.
+    pub at: SystemTime,
+    /// The device, or the source address for an accepted unknown source.
+    pub device: String,
+    /// Its name: standard, configured, or the OID.
+    pub trap: String,
+    /// `v1`, `v2c` or `v3`, and `trap` or `inform`.
+    pub via: String,
+    /// Where the datagram came from.
+    pub source: std::net::SocketAddr,
+    /// Human text: the interface, labels and varbinds.
+    pub message: String,
+}
+
 /// Shared store of snapshots and events.
 #[derive(Debug, Default)]
 pub struct Store {
     devices: RwLock<BTreeMap<String, Arc<DeviceSnapshot>>>,
     events: Mutex<HashMap<String, VecDeque<Event>>>,
+    notifications: Mutex<HashMap<String, VecDeque<TrapEvent>>>,
 }
 
 impl Store {
@@ -112,12 +133,49 @@ impl Store {
             .remove(name);
     }
 
-    /// Drops a device's event history (device removed from the config).
+    /// Drops a device's event and notification history (device removed from the config).
     pub fn forget_events(&self, name: &str) {
         self.events
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
+        self.notifications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+    }
+
+    /// Keeps a notification in its device's recent list (the last [`NOTIFICATIONS_KEPT`]).
+    pub fn notification(&self, n: TrapEvent) {
+        let mut all = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
+        let q = all.entry(n.device.clone()).or_default();
+        if q.len() == NOTIFICATIONS_KEPT {
+            q.pop_front();
+        }
+        q.push_back(n);
+    }
+
+    /// A device's recent notifications, oldest first.
+    pub fn notifications(&self, device: &str) -> Vec<TrapEvent> {
+        self.notifications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(device)
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every device or source with recent notifications, in name order.
+    pub fn notification_sources(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .notifications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        out.sort();
+        out
     }
 
     /// The last events of a device (`""` for config events), oldest first.

@@ -222,6 +222,8 @@ pub const OCTOPOLL_METRICS: &[&str] = &[
     "sysUpTime",
     "snmp_device_poll_duration_seconds",
     "snmp_device_last_poll_success_timestamp_seconds",
+    "snmp_device_poll_requests",
+    "snmp_device_poll_varbinds",
     "octopoll_build_info",
     "octopoll_config_last_reload_successful",
     "octopoll_config_last_reload_success_timestamp_seconds",
@@ -231,6 +233,14 @@ pub const OCTOPOLL_METRICS: &[&str] = &[
     "octopoll_snmp_timeouts_total",
     "octopoll_polls_total",
     "octopoll_polls_skipped_total",
+    "snmp_traps_total",
+    "snmp_traps_last_timestamp_seconds",
+    "octopoll_traps_dropped_total",
+    "octopoll_traps_unattributed_total",
+    "octopoll_alertmanager_alerts_sent_total",
+    "octopoll_alertmanager_alerts_dropped_total",
+    "octopoll_alertmanager_post_failures_total",
+    "octopoll_alertmanager_queue_length",
 ];
 
 /// Series Prometheus itself creates.
