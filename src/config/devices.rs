@@ -20,6 +20,11 @@ pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) const DEFAULT_RETRIES: u32 = 2;
 pub(crate) const DEFAULT_MAX_REPETITIONS: u32 = 25;
+/// Label columns every 10th poll (and at once when they may be stale).
+pub(crate) const DEFAULT_REFRESH: u32 = 10;
+/// Rows per walked column before a table is called endless: far above the 100,000
+/// interfaces of the biggest chassis.
+pub(crate) const DEFAULT_MAX_ROWS: u32 = 1_000_000;
 pub(crate) const IF_MIB: &str = "if_mib";
 
 /// What a name in `auths` resolves to; `None` for a broken definition.
@@ -46,6 +51,8 @@ pub(crate) struct Defaults {
     pub timeout: Duration,
     pub retries: u32,
     pub max_repetitions: u32,
+    pub refresh: u32,
+    pub max_rows: u32,
     /// False when a defaults timing value was invalid (reported), so device-level timing
     /// checks against it would only repeat that error.
     pub timing_ok: bool,
@@ -216,6 +223,8 @@ pub(crate) fn validate_defaults(
         timeout: DEFAULT_TIMEOUT,
         retries: DEFAULT_RETRIES,
         max_repetitions: DEFAULT_MAX_REPETITIONS,
+        refresh: DEFAULT_REFRESH,
+        max_rows: DEFAULT_MAX_ROWS,
         timing_ok: true,
         auth: DefaultRef::Absent,
         modules: DefaultRef::Ok(if_mib),
@@ -244,6 +253,12 @@ pub(crate) fn validate_defaults(
     if let Some(m) = raw.max_repetitions {
         d.max_repetitions = field_range(rep, f, "defaults.max_repetitions", m, 1, 1000)
             .unwrap_or(d.max_repetitions);
+    }
+    if let Some(r) = raw.refresh {
+        d.refresh = field_range(rep, f, "defaults.refresh", r, 1, 10_000).unwrap_or(d.refresh);
+    }
+    if let Some(r) = raw.max_rows {
+        d.max_rows = field_range(rep, f, "defaults.max_rows", r, 1, u32::MAX).unwrap_or(d.max_rows);
     }
     d.timing_ok = rep.count() == before;
     if d.timing_ok {
@@ -358,6 +373,14 @@ pub(crate) fn validate_device(
         Some(m) => field_range(rep, f, &key("max_repetitions"), m, 1, 1000),
         None => Some(defaults.max_repetitions),
     };
+    let refresh = match raw.refresh {
+        Some(r) => field_range(rep, f, &key("refresh"), r, 1, 10_000),
+        None => Some(defaults.refresh),
+    };
+    let max_rows = match raw.max_rows {
+        Some(r) => field_range(rep, f, &key("max_rows"), r, 1, u32::MAX),
+        None => Some(defaults.max_rows),
+    };
     let overrides_timing = raw.interval.is_some() || raw.timeout.is_some() || raw.retries.is_some();
     if rep.count() == t_before && overrides_timing && defaults.timing_ok {
         if let (Some(iv), Some(to), Some(re)) = (interval, timeout, retries) {
@@ -455,6 +478,8 @@ pub(crate) fn validate_device(
         timeout: timeout?,
         retries: retries?,
         max_repetitions: max_repetitions?,
+        refresh: refresh?,
+        max_rows: max_rows?,
         auth: auth?,
         modules: mods?,
         module_rules: rules?,

@@ -62,6 +62,8 @@ struct DeviceView<'a> {
     timeout: String,
     retries: u32,
     max_repetitions: u32,
+    refresh: u32,
+    max_rows: u32,
     auth: &'a str,
     modules: Vec<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -327,6 +329,8 @@ pub fn render_redacted_with(
             timeout: fmt_duration(d.timeout),
             retries: d.retries,
             max_repetitions: d.max_repetitions,
+            refresh: d.refresh,
+            max_rows: d.max_rows,
             auth: &d.auth.name,
             modules: d.modules.iter().map(|m| m.name.as_str()).collect(),
             module_rules: d

@@ -80,6 +80,11 @@ pub struct Device {
     pub retries: u32,
     /// GETBULK max-repetitions to start with.
     pub max_repetitions: u32,
+    /// Label and inventory columns (interface names, lookups) are walked every
+    /// `refresh`-th poll, and at once when they may be stale; 1 walks them every poll.
+    pub refresh: u32,
+    /// Most rows one walked column may return before the walk is called endless.
+    pub max_rows: u32,
     /// Credentials.
     pub auth: Arc<Auth>,
     /// What to collect, in the order given.

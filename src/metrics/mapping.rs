@@ -32,6 +32,14 @@ pub mod oids {
         "1.3.6.1.2.1.31.1.1.1.18", // ifAlias
         "1.3.6.1.2.1.2.2.1.1",     // ifIndex (so interfaces without ifDescr still appear)
     ];
+    /// Which of [`IF_COLUMNS`] only give labels and inventory (names, alias, speed, the
+    /// index itself): walked on the device's slower `refresh` cadence.
+    pub const IF_LABEL_COLUMNS: [bool; 13] = [
+        true, false, false, false, false, false, false, true, false, false, true, true, true,
+    ];
+    /// ifNumber.0 and ifTableLastChange.0: when either changes, the interface labels may
+    /// be stale and are walked again at once.
+    pub const IF_CHANGE_MARKERS: [&str; 2] = ["1.3.6.1.2.1.2.1.0", "1.3.6.1.2.1.31.1.5.0"];
     /// 32-bit octet counters, walked only when some interface lacks the 64-bit ones.
     pub const IF_COUNTERS32: [&str; 2] = [
         "1.3.6.1.2.1.2.2.1.10", // ifInOctets
@@ -57,6 +65,8 @@ pub mod oids {
     });
     static IF_COLUMN_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&IF_COLUMNS));
     static IF_COUNTERS32_OIDS: LazyLock<Vec<Oid>> = LazyLock::new(|| parse_all(&IF_COUNTERS32));
+    static IF_CHANGE_MARKER_OIDS: LazyLock<Vec<Oid>> =
+        LazyLock::new(|| parse_all(&IF_CHANGE_MARKERS));
 
     /// [`SYSTEM`], parsed.
     pub fn system() -> &'static [Oid] {
@@ -73,6 +83,10 @@ pub mod oids {
     /// [`IF_COUNTERS32`], parsed.
     pub fn if_counters32() -> &'static [Oid] {
         &IF_COUNTERS32_OIDS
+    }
+    /// [`IF_CHANGE_MARKERS`], parsed.
+    pub fn if_change_markers() -> &'static [Oid] {
+        &IF_CHANGE_MARKER_OIDS
     }
 }
 

@@ -1,12 +1,12 @@
 //! One poll of one device: plan what its modules need (each OID once), fetch it, then
 //! decode the built-in interfaces and every table module's families.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{Device, Module, ModuleKind};
 use crate::metrics::mapping::{self, oids, Interface, SystemInfo};
-use crate::snmp::{Oid, SnmpError};
+use crate::snmp::{Oid, SnmpError, Value};
 use crate::table::decode::{decode_module, filter_instances, filter_rows, Kept};
 use crate::table::fetch::{fetch, get_all, FetchReport, Snmp, WalkSettings};
 use crate::table::{Families, Family, Fetched, Flavor, Plan, TableModule, Warnings};
@@ -15,7 +15,7 @@ use crate::table::{Families, Family, Fetched, Flavor, Plan, TableModule, Warning
 pub const ROW_LIMIT: usize = 200_000;
 
 /// What a successful poll read.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PollData {
     /// The system group (with `if_mib`, or when module rules need the device's identity).
     pub system: Option<SystemInfo>,
@@ -29,6 +29,8 @@ pub struct PollData {
     pub requests: u32,
     /// Varbinds it fetched.
     pub varbinds: usize,
+    /// Whether the label columns were walked at this poll, and why.
+    pub refresh: Refresh,
     /// Things the agent did wrong that did not fail the poll.
     pub warnings: Vec<String>,
 }
@@ -40,6 +42,8 @@ pub struct PollState {
     identity: Option<(Option<Oid>, String)>,
     /// The plan for the latest module set (rebuilt when the set changes).
     plan: Option<CachedPlan>,
+    /// Label columns from the latest refresh, and what tells when they may be stale.
+    labels: Option<KeptLabels>,
 }
 
 #[derive(Debug)]
@@ -49,6 +53,48 @@ struct CachedPlan {
     tables: Vec<Arc<TableModule>>,
     plan: Plan,
     if_mib: bool,
+    /// The plan's value roots and label roots.
+    fast: Vec<Oid>,
+    slow: Vec<Oid>,
+}
+
+/// Label and inventory columns walked at a refresh, reused by the polls after it until
+/// they are due again or may be stale.
+#[derive(Debug)]
+struct KeptLabels {
+    /// The plan they were walked for.
+    key: Vec<usize>,
+    data: Arc<Fetched>,
+    /// Polls since the refresh.
+    age: u32,
+    /// sysUpTime at the latest poll: going back means the device rebooted.
+    uptime: Option<u32>,
+    /// ifNumber.0 and ifTableLastChange.0 at the refresh.
+    markers: Vec<Option<Value>>,
+    /// ifIndexes the kept interface columns know.
+    if_indexes: HashSet<u32>,
+    /// Rows lookups did not find at the refresh (legitimately absent, e.g. a CPU whose
+    /// entity index is 0): a miss among them is not a sign of staleness.
+    misses: HashSet<Oid>,
+}
+
+/// Why the kept labels were walked again at this poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Kept labels were used (no refresh).
+    Kept,
+    /// None kept yet, or the device's modules changed.
+    First,
+    /// The refresh cadence came round.
+    Due,
+    /// sysUpTime went back.
+    Reboot,
+    /// ifNumber or ifTableLastChange changed.
+    TableChanged,
+    /// A value column has an ifIndex the kept labels do not know.
+    NewIndex,
+    /// A lookup missed a row it had not missed at the refresh.
+    NewLookupMiss,
 }
 
 /// The device's modules: listed ones, then those its rules add for `identity`.
@@ -85,18 +131,42 @@ impl PollState {
                     ModuleKind::Table(t) => tables.push(t.clone()),
                 }
             }
-            let roots: &[Oid] = if if_mib { oids::if_columns() } else { &[] };
-            let system: &[Oid] = if if_mib || identity_needed {
-                oids::system()
+            let roots: Vec<(Oid, bool)> = if if_mib {
+                oids::if_columns()
+                    .iter()
+                    .cloned()
+                    .zip(oids::IF_LABEL_COLUMNS)
+                    .collect()
             } else {
-                &[]
+                Vec::new()
             };
-            let plan = Plan::new(&tables, roots, system);
+            // sysUpTime always (a reboot invalidates kept labels); the rest of the system
+            // group with if_mib or module rules; ifNumber and ifTableLastChange with if_mib.
+            let mut instances: Vec<Oid> = Vec::new();
+            if if_mib || identity_needed {
+                instances.extend_from_slice(oids::system());
+            } else {
+                instances.push(oids::system()[2].clone());
+            }
+            if if_mib {
+                instances.extend_from_slice(oids::if_change_markers());
+            }
+            let plan = Plan::new(&tables, &roots, &instances);
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            for (r, is_slow) in plan.roots.iter().zip(&plan.slow) {
+                if *is_slow {
+                    slow.push(r.clone());
+                } else {
+                    fast.push(r.clone());
+                }
+            }
             self.plan = Some(CachedPlan {
                 key,
                 tables,
                 plan,
                 if_mib,
+                fast,
+                slow,
             });
         }
         self.plan.as_ref().expect("just set")
@@ -107,7 +177,7 @@ impl PollState {
 fn identity(fetched: &Fetched) -> (Option<Oid>, String) {
     let sys = oids::system();
     let oid = match fetched.get(&sys[1]) {
-        Some(crate::snmp::Value::ObjectId(o)) => Some(o.clone()),
+        Some(Value::ObjectId(o)) => Some(o.clone()),
         _ => None,
     };
     let descr = fetched
@@ -115,6 +185,64 @@ fn identity(fetched: &Fetched) -> (Option<Oid>, String) {
         .map(|v| v.to_label())
         .unwrap_or_default();
     (oid, descr)
+}
+
+fn uptime(fetched: &Fetched) -> Option<u32> {
+    match fetched.get(&oids::system()[2]) {
+        Some(Value::TimeTicks(t)) => Some(*t),
+        _ => None,
+    }
+}
+
+fn markers(fetched: &Fetched) -> Vec<Option<Value>> {
+    oids::if_change_markers()
+        .iter()
+        .map(|o| fetched.get(o).cloned())
+        .collect()
+}
+
+/// ifIndexes of the interface rows under `columns` (the last arc of each row).
+fn if_indexes<'a>(rows: impl Iterator<Item = (&'a Oid, &'a Value)>, out: &mut HashSet<u32>) {
+    for (oid, _) in rows {
+        if let Some(&i) = oid.arcs().last() {
+            out.insert(i);
+        }
+    }
+}
+
+/// The ifIndexes of this poll's interface value columns.
+fn value_if_indexes(fetched: &Fetched) -> HashSet<u32> {
+    let mut seen = HashSet::new();
+    for (root, label) in oids::if_columns().iter().zip(oids::IF_LABEL_COLUMNS) {
+        if !label {
+            if_indexes(fetched.this_poll_under(root), &mut seen);
+        }
+    }
+    seen
+}
+
+/// Whether labels kept from an earlier poll may be wrong now, judged from this poll's
+/// values: the device rebooted (sysUpTime went back), its interface table changed
+/// (ifNumber, ifTableLastChange), or a value column has an ifIndex they do not know.
+fn stale(
+    kept: &KeptLabels,
+    fetched: &Fetched,
+    if_mib: bool,
+    values: &HashSet<u32>,
+) -> Option<Refresh> {
+    if let (Some(before), Some(now)) = (kept.uptime, uptime(fetched)) {
+        // TimeTicks wrap after 497 days: a wrap lands near zero from near the top.
+        if now < before && before - now < u32::MAX / 2 {
+            return Some(Refresh::Reboot);
+        }
+    }
+    if !if_mib {
+        return None;
+    }
+    if markers(fetched) != kept.markers {
+        return Some(Refresh::TableChanged);
+    }
+    (!values.is_subset(&kept.if_indexes)).then_some(Refresh::NewIndex)
 }
 
 /// Polls `device` once through `session`.
@@ -132,11 +260,26 @@ pub async fn poll<S: Snmp>(
     let mut report = FetchReport::default();
 
     let (mut modules, mut ruled) = modules_for(device, state.identity.as_ref());
+    // Labels are walked with the values when due; otherwise the kept ones are used.
+    let mut refresh = {
+        let key = state.plan_for(&modules, rules).key.clone();
+        match &state.labels {
+            Some(k) if k.key != key => Refresh::First,
+            Some(k) if k.age + 1 >= device.refresh => Refresh::Due,
+            Some(_) => Refresh::Kept,
+            None => Refresh::First,
+        }
+    };
     {
         let p = state.plan_for(&modules, rules);
+        let roots = if refresh == Refresh::Kept {
+            &p.fast
+        } else {
+            &p.plan.roots
+        };
         fetch(
             session,
-            &p.plan.roots,
+            roots,
             &p.plan.instances,
             settings,
             &mut fetched,
@@ -146,18 +289,66 @@ pub async fn poll<S: Snmp>(
     }
     if rules {
         // The rules may choose other modules than last time (first poll, device replaced):
-        // fetch what those need now, in the same poll.
+        // fetch what those need now, in the same poll, labels included.
         let seen = identity(&fetched);
         if state.identity.as_ref() != Some(&seen) {
             state.identity = Some(seen);
             let (m, r) = modules_for(device, state.identity.as_ref());
-            modules = m;
-            ruled = r;
+            if m.len() != modules.len() || r != ruled {
+                modules = m;
+                ruled = r;
+                refresh = Refresh::First;
+                let p = state.plan_for(&modules, rules);
+                fetch(
+                    session,
+                    &p.plan.roots,
+                    &p.plan.instances,
+                    settings,
+                    &mut fetched,
+                    &mut report,
+                )
+                .await?;
+            }
+        }
+    }
+    let if_mib = state.plan_for(&modules, rules).if_mib;
+    let values = value_if_indexes(&fetched);
+    if refresh == Refresh::Kept {
+        let kept = state.labels.as_ref().expect("kept labels");
+        match stale(kept, &fetched, if_mib, &values) {
+            Some(why) => {
+                refresh = why;
+                let p = state.plan_for(&modules, rules);
+                fetch(session, &p.slow, &[], settings, &mut fetched, &mut report).await?;
+            }
+            None => fetched.set_base(Some(kept.data.clone())),
+        }
+    }
+
+    let (mut data, mut misses) = decode(
+        session,
+        state,
+        &modules,
+        rules,
+        settings,
+        &mut fetched,
+        &mut report,
+    )
+    .await?;
+    if refresh == Refresh::Kept {
+        let kept = state.labels.as_ref().expect("kept labels");
+        if !misses.is_subset(&kept.misses) {
+            // A lookup missed a row it had not: maybe new rows whose labels are not
+            // kept yet. Walk the labels now and decode again.
+            refresh = Refresh::NewLookupMiss;
+            fetched.set_base(None);
             let p = state.plan_for(&modules, rules);
-            fetch(
+            fetch(session, &p.slow, &[], settings, &mut fetched, &mut report).await?;
+            (data, misses) = decode(
                 session,
-                &p.plan.roots,
-                &p.plan.instances,
+                state,
+                &modules,
+                rules,
                 settings,
                 &mut fetched,
                 &mut report,
@@ -165,40 +356,91 @@ pub async fn poll<S: Snmp>(
             .await?;
         }
     }
-    let p = state.plan_for(&modules, rules);
 
-    // Filters: the kept rows of their targets, fetched one by one.
-    let kept: Vec<Kept> = p.tables.iter().map(|t| filter_rows(t, &fetched)).collect();
-    let wanted: Vec<Oid> = kept.iter().flat_map(filter_instances).collect();
-    if !wanted.is_empty() {
-        get_all(session, &wanted, &mut fetched, &mut report).await?;
+    if refresh == Refresh::Kept {
+        // An interface the kept labels name but no value column has is gone.
+        data.interfaces.retain(|i| values.contains(&i.index));
     }
+    // Keep what was walked for the polls to come, or age what is kept.
+    data.varbinds = fetched.len();
+    let now_uptime = uptime(&fetched);
+    if refresh == Refresh::Kept {
+        let kept = state.labels.as_mut().expect("kept labels");
+        kept.age += 1;
+        kept.uptime = now_uptime.or(kept.uptime);
+    } else {
+        let p = state.plan_for(&modules, rules);
+        let key = p.key.clone();
+        // The ifIndexes the kept labels know: this refresh's interfaces.
+        let mut known = values;
+        for (root, label) in oids::if_columns().iter().zip(oids::IF_LABEL_COLUMNS) {
+            if label && p.if_mib {
+                if_indexes(fetched.this_poll_under(root), &mut known);
+            }
+        }
+        let marks = markers(&fetched);
+        let slow = p.slow.clone();
+        let data_kept = fetched.take_walks(&slow);
+        state.labels = (!slow.is_empty()).then(|| KeptLabels {
+            key,
+            data: Arc::new(data_kept),
+            age: 0,
+            uptime: now_uptime,
+            markers: marks,
+            if_indexes: known,
+            misses,
+        });
+    }
+    data.rule_modules = ruled;
+    data.refresh = refresh;
+    data.requests = report.requests;
+    data.warnings = std::mem::take(&mut report.warnings);
+    Ok(data)
+}
 
+/// Filters' rows, the built-in interfaces (with their 32-bit fallback) and every table
+/// module's families, from what is fetched; also the lookups' misses.
+async fn decode<S: Snmp>(
+    session: &S,
+    state: &mut PollState,
+    modules: &[Arc<Module>],
+    rules: bool,
+    settings: WalkSettings,
+    fetched: &mut Fetched,
+    report: &mut FetchReport,
+) -> Result<(PollData, HashSet<Oid>), SnmpError> {
+    let p = state.plan_for(modules, rules);
+    // Filters: the kept rows of their targets, fetched one by one.
+    let kept: Vec<Kept> = p.tables.iter().map(|t| filter_rows(t, fetched)).collect();
+    let mut wanted: Vec<Oid> = kept.iter().flat_map(filter_instances).collect();
+    wanted.retain(|o| !fetched.has(o));
+    if !wanted.is_empty() {
+        get_all(session, &wanted, fetched, report).await?;
+    }
     let mut data = PollData::default();
     if p.if_mib || rules {
-        data.system = Some(SystemInfo::from_fetched(&fetched));
+        data.system = Some(SystemInfo::from_fetched(fetched));
     }
     if p.if_mib {
-        let mut ifaces = mapping::interfaces_from(&fetched);
+        let mut ifaces = mapping::interfaces_from(fetched);
         if ifaces.iter().any(Interface::lacks_hc) {
             fetch(
                 session,
                 oids::if_counters32(),
                 &[],
                 settings,
-                &mut fetched,
-                &mut report,
+                fetched,
+                report,
             )
             .await?;
-            mapping::apply_counters32(&mut ifaces, &fetched);
+            mapping::apply_counters32(&mut ifaces, fetched);
         }
         data.interfaces = ifaces;
     }
-
     let mut families = Families::default();
     let mut warnings = Warnings::default();
     for ((t, vis), kept) in p.tables.iter().zip(&p.plan.visible).zip(&kept) {
-        decode_module(t, vis, kept, &fetched, &mut families, &mut warnings);
+        decode_module(t, vis, kept, fetched, &mut families, &mut warnings);
         if t.flavor == Flavor::Octopoll {
             for m in t.metrics.iter().filter(|m| !m.walk) {
                 if fetched.get(&m.oid).is_none() {
@@ -210,12 +452,23 @@ pub async fn poll<S: Snmp>(
         }
     }
     data.families = families.finish(builtin_series(&data));
-    data.warnings = report.warnings;
-    data.warnings.extend(warnings.lines());
-    data.rule_modules = ruled;
-    data.requests = report.requests;
-    data.varbinds = fetched.len();
-    Ok(data)
+    report.warnings.extend(warnings.lines());
+    Ok((data, warnings.misses))
+}
+
+impl Default for PollData {
+    fn default() -> Self {
+        PollData {
+            system: None,
+            interfaces: Vec::new(),
+            families: Vec::new(),
+            rule_modules: Vec::new(),
+            requests: 0,
+            varbinds: 0,
+            refresh: Refresh::First,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// Tells whether the built-in module already exposes a series (`sysUpTime`, and the
@@ -246,5 +499,284 @@ fn builtin_series(data: &PollData) -> impl Fn(&str, &[(Arc<str>, String)]) -> bo
             _ => false,
         },
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The label cadence against an in-memory agent whose tables change between polls:
+    //! kept labels are used only while nothing says they may be stale, and every series
+    //! carries the right label on the very poll that first sees a change.
+
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    /// An agent over a sorted MIB that records the columns each request asks for.
+    #[derive(Default)]
+    struct Agent {
+        mib: Mutex<BTreeMap<Oid, Value>>,
+        asked: Mutex<Vec<Oid>>,
+    }
+
+    fn o(s: &str) -> Oid {
+        s.parse().unwrap()
+    }
+
+    impl Agent {
+        fn set(&self, oid: &str, v: Value) {
+            self.mib.lock().unwrap().insert(o(oid), v);
+        }
+        /// One switch: `names[i]` is the interface with ifIndex `first + i`.
+        fn interfaces(&self, first: u32, names: &[&str], uptime: u32, last_change: u32) {
+            let mut mib = self.mib.lock().unwrap();
+            mib.retain(|k, _| {
+                !k.starts_with(&o("1.3.6.1.2.1.2")) && !k.starts_with(&o("1.3.6.1.2.1.31"))
+            });
+            drop(mib);
+            self.set("1.3.6.1.2.1.1.3.0", Value::TimeTicks(uptime));
+            self.set("1.3.6.1.2.1.2.1.0", Value::Integer(names.len() as i64));
+            self.set("1.3.6.1.2.1.31.1.5.0", Value::TimeTicks(last_change));
+            for (i, n) in names.iter().enumerate() {
+                let idx = first + i as u32;
+                let col = |c: &str| format!("{c}.{idx}");
+                self.set(&col("1.3.6.1.2.1.2.2.1.1"), Value::Integer(i64::from(idx)));
+                self.set(
+                    &col("1.3.6.1.2.1.2.2.1.2"),
+                    Value::OctetString(n.as_bytes().to_vec()),
+                );
+                self.set(&col("1.3.6.1.2.1.2.2.1.8"), Value::Integer(1));
+                self.set(
+                    &col("1.3.6.1.2.1.31.1.1.1.1"),
+                    Value::OctetString(n.as_bytes().to_vec()),
+                );
+                self.set(
+                    &col("1.3.6.1.2.1.31.1.1.1.6"),
+                    Value::Counter64(u64::from(idx) * 1000),
+                );
+                self.set(
+                    &col("1.3.6.1.2.1.31.1.1.1.10"),
+                    Value::Counter64(u64::from(idx)),
+                );
+            }
+        }
+        fn next(&self, oid: &Oid) -> (Oid, Value) {
+            self.mib
+                .lock()
+                .unwrap()
+                .range::<Oid, _>((std::ops::Bound::Excluded(oid), std::ops::Bound::Unbounded))
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .unwrap_or((oid.clone(), Value::EndOfMibView))
+        }
+        /// Whether the latest poll asked for a column under `prefix`.
+        fn asked_for(&self, prefix: &str) -> bool {
+            let p = o(prefix);
+            self.asked.lock().unwrap().iter().any(|a| a.starts_with(&p))
+        }
+    }
+
+    impl crate::snmp::Requester for Agent {
+        fn is_v1(&self) -> bool {
+            false
+        }
+        async fn get_bulk(
+            &self,
+            oids: &[Oid],
+            nr: u32,
+            reps: u32,
+        ) -> Result<Vec<(Oid, Value)>, SnmpError> {
+            self.asked
+                .lock()
+                .unwrap()
+                .extend(oids.iter().skip(nr as usize).cloned());
+            let mut out: Vec<(Oid, Value)> =
+                oids[..nr as usize].iter().map(|x| self.next(x)).collect();
+            let mut cursors: Vec<Oid> = oids[nr as usize..].to_vec();
+            for _ in 0..reps {
+                for c in cursors.iter_mut() {
+                    let (k, v) = self.next(c);
+                    *c = k.clone();
+                    out.push((k, v));
+                }
+            }
+            Ok(out)
+        }
+        async fn get_next(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+            Ok(oids.iter().map(|x| self.next(x)).collect())
+        }
+    }
+
+    impl Snmp for Agent {
+        async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+            let mib = self.mib.lock().unwrap();
+            Ok(oids
+                .iter()
+                .map(|x| {
+                    (
+                        x.clone(),
+                        mib.get(x).cloned().unwrap_or(Value::NoSuchInstance),
+                    )
+                })
+                .collect())
+        }
+    }
+
+    fn device(extra: &str) -> Arc<Device> {
+        let text = format!(
+            "auths: {{v2: {{version: 2c, community: public}}}}\n\
+             defaults: {{auth: v2, refresh: 3}}\n{extra}\
+             devices:\n  - {{name: d, address: 127.0.0.1}}\n"
+        );
+        let c = crate::config::load_str(&text, std::path::Path::new("t.yml")).unwrap();
+        c.devices[0].clone()
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// ifIndex → ifName of the poll's interfaces.
+    fn names(d: &PollData) -> Vec<(u32, String)> {
+        d.interfaces
+            .iter()
+            .map(|i| (i.index, i.labels[1].clone()))
+            .collect()
+    }
+
+    fn poll_once(agent: &Agent, dev: &Device, state: &mut PollState) -> PollData {
+        agent.asked.lock().unwrap().clear();
+        block_on(poll(agent, dev, state)).unwrap()
+    }
+
+    const IF_NAME: &str = "1.3.6.1.2.1.31.1.1.1.1";
+
+    #[test]
+    fn labels_are_walked_on_their_cadence() {
+        let agent = Agent::default();
+        agent.interfaces(1, &["Gi0/1", "Gi0/2"], 1000, 5);
+        let dev = device("");
+        let mut st = PollState::default();
+        let first = poll_once(&agent, &dev, &mut st);
+        assert_eq!(first.refresh, Refresh::First);
+        assert!(agent.asked_for(IF_NAME));
+        let full = first.varbinds;
+        for n in 2..=3 {
+            let d = poll_once(&agent, &dev, &mut st);
+            assert_eq!(d.refresh, Refresh::Kept, "poll {n}");
+            assert!(!agent.asked_for(IF_NAME), "poll {n} walked the names again");
+            assert_eq!(names(&d), names(&first), "poll {n}");
+            assert!(
+                d.varbinds < full,
+                "poll {n}: {} of {full} varbinds",
+                d.varbinds
+            );
+            // Values are fresh at every poll.
+            assert_eq!(d.interfaces[1].hc_in, Some(2000));
+        }
+        let d = poll_once(&agent, &dev, &mut st);
+        assert_eq!(
+            d.refresh,
+            Refresh::Due,
+            "refresh: 3 walks the labels every third poll"
+        );
+        assert!(agent.asked_for(IF_NAME));
+    }
+
+    #[test]
+    fn a_change_is_seen_on_the_poll_that_first_shows_it() {
+        let agent = Agent::default();
+        agent.interfaces(1, &["Gi0/1", "Gi0/2"], 1000, 5);
+        let dev = device("");
+        let mut st = PollState::default();
+        poll_once(&agent, &dev, &mut st);
+
+        // Renumbered in place (a line card swapped), ifTableLastChange moved.
+        agent.interfaces(1, &["Gi0/2", "Gi0/1"], 2000, 1900);
+        let d = poll_once(&agent, &dev, &mut st);
+        assert_eq!(d.refresh, Refresh::TableChanged);
+        assert_eq!(names(&d), [(1, "Gi0/2".into()), (2, "Gi0/1".into())]);
+
+        // New ifIndexes, markers unchanged (an agent that does not keep them): the values
+        // name interfaces the kept labels do not know.
+        agent.interfaces(1001, &["Gi0/2", "Gi0/1"], 3000, 1900);
+        let d = poll_once(&agent, &dev, &mut st);
+        assert_eq!(d.refresh, Refresh::NewIndex);
+        assert_eq!(names(&d), [(1001, "Gi0/2".into()), (1002, "Gi0/1".into())]);
+
+        // A reboot (sysUpTime went back) walks the labels again even if nothing else says so.
+        agent.set(
+            "1.3.6.1.2.1.31.1.1.1.1.1001",
+            Value::OctetString(b"renamed".to_vec()),
+        );
+        agent.set("1.3.6.1.2.1.1.3.0", Value::TimeTicks(10));
+        let d = poll_once(&agent, &dev, &mut st);
+        assert_eq!(d.refresh, Refresh::Reboot);
+        assert_eq!(names(&d)[0], (1001, "renamed".into()));
+
+        // An interface gone from the values is not shown from the kept labels.
+        agent.set("1.3.6.1.2.1.1.3.0", Value::TimeTicks(20));
+        for col in [
+            "1.3.6.1.2.1.2.2.1.8",
+            "1.3.6.1.2.1.31.1.1.1.6",
+            "1.3.6.1.2.1.31.1.1.1.10",
+        ] {
+            agent.mib.lock().unwrap().remove(&o(&format!("{col}.1002")));
+        }
+        let d = poll_once(&agent, &dev, &mut st);
+        assert_eq!(d.refresh, Refresh::Kept);
+        assert_eq!(names(&d), [(1001, "renamed".into())]);
+    }
+
+    #[test]
+    fn a_module_lookup_missing_a_new_row_walks_the_labels_again() {
+        let agent = Agent::default();
+        agent.set("1.3.6.1.2.1.1.3.0", Value::TimeTicks(100));
+        agent.set("1.3.6.1.4.1.9.1.1.5.1", Value::Integer(50));
+        agent.set(
+            "1.3.6.1.4.1.9.1.1.9.1",
+            Value::OctetString(b"fan 1".to_vec()),
+        );
+        let c = crate::config::load_str(
+            "auths: {v2: {version: 2c, community: public}}\ndefaults: {auth: v2, refresh: 3}\n\
+             modules:\n  fans:\n    - {name: fanRpm, oid: 1.3.6.1.4.1.9.1.1.5, type: gauge, walk: true,\n\
+             \x20      indexes: [{labelname: fan, type: gauge}],\n\
+             \x20      lookups: [{labels: [fan], labelname: fanName, oid: 1.3.6.1.4.1.9.1.1.9, type: DisplayString}]}\n\
+             devices:\n  - {name: d, address: h, modules: [fans]}\n",
+            std::path::Path::new("t.yml"),
+        )
+        .unwrap();
+        let dev = c.devices[0].clone();
+        let mut st = PollState::default();
+        let label = |d: &PollData| -> Vec<String> {
+            d.families[0]
+                .samples
+                .iter()
+                .map(|s| {
+                    s.labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect()
+        };
+        assert_eq!(
+            label(&poll_once(&agent, &dev, &mut st)),
+            ["fan=1,fanName=fan 1"]
+        );
+        assert_eq!(poll_once(&agent, &dev, &mut st).refresh, Refresh::Kept);
+        // A new fan: its name is not among the kept labels.
+        agent.set("1.3.6.1.4.1.9.1.1.5.2", Value::Integer(60));
+        agent.set(
+            "1.3.6.1.4.1.9.1.1.9.2",
+            Value::OctetString(b"fan 2".to_vec()),
+        );
+        let d = poll_once(&agent, &dev, &mut st);
+        assert_eq!(d.refresh, Refresh::NewLookupMiss);
+        assert_eq!(label(&d), ["fan=1,fanName=fan 1", "fan=2,fanName=fan 2"]);
     }
 }

@@ -91,18 +91,23 @@ impl Families {
 }
 
 /// Problems found while decoding, counted per metric and kind so a big table gives one
-/// line, not one per row.
+/// line, not one per row; and the rows lookups did not find.
 #[derive(Debug, Default)]
-pub struct Warnings(BTreeMap<(String, &'static str), usize>);
+pub struct Warnings {
+    counts: BTreeMap<(String, &'static str), usize>,
+    /// Rows a lookup asked for that the fetched columns do not have (a label kept from an
+    /// earlier poll may be stale when a new one appears here).
+    pub misses: std::collections::HashSet<Oid>,
+}
 
 impl Warnings {
     fn add(&mut self, metric: &str, what: &'static str) {
-        *self.0.entry((metric.to_string(), what)).or_default() += 1;
+        *self.counts.entry((metric.to_string(), what)).or_default() += 1;
     }
 
     /// One line per metric and problem.
     pub fn lines(&self) -> Vec<String> {
-        self.0
+        self.counts
             .iter()
             .map(|((m, what), n)| format!("{m}: {n} row(s) {what}"))
             .collect()
@@ -240,8 +245,12 @@ impl Ctx<'_> {
                     _ => complete = false,
                 }
             }
-            let found = complete.then(|| self.lookup(&column.join(&row))).flatten();
+            let target = column.join(&row);
+            let found = complete.then(|| self.lookup(&target)).flatten();
             let Some(value) = found else {
+                if complete {
+                    warnings.misses.insert(target);
+                }
                 set(&mut labels, &l.label, String::new());
                 continue;
             };

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use crate::snmp::{Oid, Value};
 
@@ -16,6 +17,9 @@ pub struct Fetched {
     /// Instances fetched one by one (GET, or GETNEXT riding in a GETBULK), outside every
     /// walked root.
     points: BTreeMap<Oid, Value>,
+    /// Columns kept from an earlier poll (labels refreshed on a slower cadence), read when
+    /// this poll did not fetch an OID itself. Their roots never overlap this poll's.
+    base: Option<Arc<Fetched>>,
 }
 
 impl Fetched {
@@ -59,7 +63,7 @@ impl Fetched {
             .filter(|(root, _)| oid.starts_with(root))
     }
 
-    /// The value at exactly `oid`.
+    /// The value at exactly `oid` (from this poll, else from the kept columns).
     pub fn get(&self, oid: &Oid) -> Option<&Value> {
         if let Some((_, rows)) = self.root_of(oid) {
             return rows
@@ -67,11 +71,46 @@ impl Fetched {
                 .ok()
                 .map(|i| &rows[i].1);
         }
-        self.points.get(oid)
+        self.points
+            .get(oid)
+            .or_else(|| self.base.as_ref().and_then(|b| b.get(oid)))
     }
 
-    /// Every varbind under `prefix` (or at it), in OID order.
-    pub fn under<'a>(&'a self, prefix: &'a Oid) -> impl Iterator<Item = (&'a Oid, &'a Value)> {
+    /// Reads columns kept from an earlier poll where this one has none.
+    pub fn set_base(&mut self, base: Option<Arc<Fetched>>) {
+        self.base = base;
+    }
+
+    /// Moves the walked subtrees of `roots` out into a store of their own (to keep them
+    /// for later polls).
+    pub fn take_walks(&mut self, roots: &[Oid]) -> Fetched {
+        let mut out = Fetched::default();
+        for r in roots {
+            if let Some(rows) = self.walks.remove(r) {
+                out.walks.insert(r.clone(), rows);
+            }
+        }
+        out
+    }
+
+    /// Every varbind under `prefix` (or at it): this poll's in OID order, then the kept
+    /// columns'.
+    pub fn under<'a>(
+        &'a self,
+        prefix: &'a Oid,
+    ) -> Box<dyn Iterator<Item = (&'a Oid, &'a Value)> + 'a> {
+        let own = self.this_poll_under(prefix);
+        match &self.base {
+            Some(b) => Box::new(own.chain(b.under(prefix))),
+            None => Box::new(own),
+        }
+    }
+
+    /// Like [`Fetched::under`], without the kept columns.
+    pub fn this_poll_under<'a>(
+        &'a self,
+        prefix: &'a Oid,
+    ) -> impl Iterator<Item = (&'a Oid, &'a Value)> {
         // A root holding the prefix: the rows of its slice under the prefix.
         let holder = self.root_of(prefix).map(|(_, rows)| {
             let start = rows.partition_point(|(o, _)| o < prefix);
@@ -97,7 +136,7 @@ impl Fetched {
             .chain(points)
     }
 
-    /// Varbinds stored.
+    /// Varbinds this poll stored (not counting kept columns).
     pub fn len(&self) -> usize {
         self.walks.values().map(Vec::len).sum::<usize>() + self.points.len()
     }

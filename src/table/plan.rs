@@ -55,6 +55,9 @@ impl Visible {
 pub struct Plan {
     /// Subtrees to walk; none under another.
     pub roots: Vec<Oid>,
+    /// Per root: only labels are read from it (lookup columns, interface names), so it
+    /// may be walked on a slower cadence than the values.
+    pub slow: Vec<bool>,
     /// Instances to fetch, outside every root (in request order).
     pub instances: Vec<Oid>,
     /// Per table module (in the device's order): what it may see.
@@ -74,22 +77,23 @@ pub fn previous_column(oid: &Oid) -> Option<Oid> {
     Some(Oid::from_arcs(v))
 }
 
-/// The OIDs whose rows a module's decoding reads: metric columns, lookup columns, and the
-/// address-type columns of InetAddress-like values.
-fn read_oids(module: &TableModule) -> Vec<Oid> {
+/// The OIDs whose rows a module's decoding reads, each with whether only labels come from
+/// it: metric columns and their address-type columns (values), lookup columns and theirs
+/// (labels).
+fn read_oids(module: &TableModule) -> Vec<(Oid, bool)> {
     let mut out = Vec::new();
     for m in &module.metrics {
-        out.push(m.oid.clone());
+        out.push((m.oid.clone(), false));
         if let ValueType::Text(r) = m.kind {
             if r.is_combined() {
-                out.extend(previous_column(&m.oid));
+                out.extend(previous_column(&m.oid).map(|o| (o, false)));
             }
         }
         for l in &m.lookups {
             if let Some(oid) = &l.oid {
-                out.push(oid.clone());
+                out.push((oid.clone(), true));
                 if l.kind.is_some_and(Render::is_combined) {
-                    out.extend(previous_column(oid));
+                    out.extend(previous_column(oid).map(|o| (o, true)));
                 }
             }
         }
@@ -97,26 +101,36 @@ fn read_oids(module: &TableModule) -> Vec<Oid> {
     out
 }
 
-/// Drops OIDs under another one of the set; sorted.
-fn minimize(mut roots: Vec<Oid>) -> Vec<Oid> {
+/// Drops OIDs under another one of the set; sorted. A root is a label root when every
+/// OID that led to it is.
+fn minimize(mut roots: Vec<(Oid, bool)>) -> (Vec<Oid>, Vec<bool>) {
     roots.sort();
-    roots.dedup();
     let mut out: Vec<Oid> = Vec::with_capacity(roots.len());
-    for r in roots {
+    let mut slow: Vec<bool> = Vec::with_capacity(roots.len());
+    for (r, is_slow) in roots {
         // Sorted: a prefix comes right before everything under it.
-        if out.last().is_some_and(|p| r.starts_with(p)) {
-            continue;
+        if let Some(p) = out.last() {
+            if r.starts_with(p) {
+                let last = slow.last_mut().expect("same length");
+                *last &= is_slow;
+                continue;
+            }
         }
         out.push(r);
+        slow.push(is_slow);
     }
-    out
+    (out, slow)
 }
 
 impl Plan {
-    /// Merges `extra_roots` and `extra_instances` (the built-in module's columns and system
-    /// group) with what `modules` need.
-    pub fn new(modules: &[Arc<TableModule>], extra_roots: &[Oid], extra_instances: &[Oid]) -> Plan {
-        let mut roots: Vec<Oid> = extra_roots.to_vec();
+    /// Merges `extra_roots` (with whether each is a label column) and `extra_instances`
+    /// (the built-in module's columns and system group) with what `modules` need.
+    pub fn new(
+        modules: &[Arc<TableModule>],
+        extra_roots: &[(Oid, bool)],
+        extra_instances: &[Oid],
+    ) -> Plan {
+        let mut roots: Vec<(Oid, bool)> = extra_roots.to_vec();
         let mut instances: Vec<Oid> = extra_instances.to_vec();
         let mut visible = Vec::with_capacity(modules.len());
         let mut filter_columns = Vec::new();
@@ -142,12 +156,12 @@ impl Plan {
                 .filter(|g| !targets.iter().any(|t| g.starts_with(t)))
                 .cloned()
                 .collect();
-            for oid in read_oids(m) {
+            for (oid, slow) in read_oids(m) {
                 for w in &walks {
                     if oid.starts_with(w) {
-                        roots.push(oid.clone());
+                        roots.push((oid.clone(), slow));
                     } else if w.starts_with(&oid) {
-                        roots.push(w.clone());
+                        roots.push((w.clone(), slow));
                     }
                 }
             }
@@ -157,7 +171,8 @@ impl Plan {
                 }
             }
             for f in &m.filters {
-                roots.push(f.oid.clone());
+                // Evaluated at every poll, so walked at every poll.
+                roots.push((f.oid.clone(), false));
                 filter_columns.push(f.oid.clone());
             }
             let live = (0..m.metrics.len())
@@ -175,11 +190,12 @@ impl Plan {
                 live,
             });
         }
-        let roots = minimize(roots);
+        let (roots, slow) = minimize(roots);
         let mut seen = HashSet::new();
         instances.retain(|i| !roots.iter().any(|r| i.starts_with(r)) && seen.insert(i.clone()));
         Plan {
             roots,
+            slow,
             instances,
             visible,
             filter_columns,
@@ -267,7 +283,7 @@ mod tests {
                 vec![],
             )],
         );
-        let p = Plan::new(&[a, b, addr], &[o("1.3.6.1.2.1.2.2.1.2")], &[]);
+        let p = Plan::new(&[a, b, addr], &[(o("1.3.6.1.2.1.2.2.1.2"), true)], &[]);
         assert_eq!(
             p.roots,
             vec![
@@ -279,6 +295,8 @@ mod tests {
             ]
         );
         assert_eq!(p.instances, vec![o("1.3.6.1.2.1.1.3.0")]);
+        // ifDescr is only a lookup (a label) here: a slow root. The rest carry values.
+        assert_eq!(p.slow, vec![false, true, false, false, false]);
         assert!(p.visible[0].sees_all(&o("1.3.6.1.2.1.2.2.1.14")));
         assert!(!p.visible[1].sees(&o("1.3.6.1.2.1.2.2.1.2.1"), |_, _| true));
     }
