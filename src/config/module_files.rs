@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::modules::{validate_filters, validate_metric};
-use super::raw::{RawExporterMetric, RawExporterModule, Text};
+use super::raw::{RawExporterModule, RawOid, Text};
 use super::report::Report;
 use super::yaml::{self, join_index, join_key, Kind, Node};
 use crate::snmp::Oid;
@@ -214,12 +214,10 @@ fn module(
             if let Some(items) = rep.list(f, &mpath, list, "metrics") {
                 for (i, item) in items.iter().enumerate() {
                     let p = join_index(&mpath, i);
-                    let Some(m) = rep.decode::<RawExporterMetric>(f, &p, item) else {
+                    let Some(m) = rep.decode::<RawOid>(f, &p, item) else {
                         continue;
                     };
-                    if let Some(m) =
-                        validate_metric(rep, f, &p, &m.into_common(), Flavor::SnmpExporter)
-                    {
+                    if let Some(m) = validate_metric(rep, f, &p, &m, Flavor::SnmpExporter) {
                         metrics.push(Arc::new(m));
                     }
                 }

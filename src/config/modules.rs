@@ -402,6 +402,30 @@ pub(crate) fn validate_metric(
         }
         Some(o) => parse_oid(rep, f, &join_key(path, "oid"), o),
     };
+    if flavor == Flavor::SnmpExporter {
+        // octopoll's own keys, which snmp_exporter's format does not have.
+        if raw.walk.is_some() {
+            rep.at(
+                f,
+                &join_key(path, "walk"),
+                "`walk` is octopoll's key; in an snmp_exporter file the module's `walk` and \
+                 `get` lists say what is fetched",
+            );
+        }
+        for (i, l) in raw.lookups.iter().flatten().enumerate() {
+            if l.drop_source_indexes.is_some() {
+                rep.at(
+                    f,
+                    &join_key(
+                        &join_index(&join_key(path, "lookups"), i),
+                        "drop_source_indexes",
+                    ),
+                    "`drop_source_indexes` is a generator option; a generated file drops a \
+                     label with a lookup of no `labels`",
+                );
+            }
+        }
+    }
     let walk = flavor == Flavor::SnmpExporter || raw.walk.unwrap_or(false);
     let mut indexes = Vec::new();
     let mut seen = HashSet::new();

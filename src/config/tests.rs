@@ -847,7 +847,7 @@ fn module_files_names_and_clashes() {
     let errs = errors_of(load(&path));
     assert_eq!(errs.len(), 2, "{errs:#?}");
     assert!(
-        errs[0].contains("bad.yml:5: modules.m.metrics[0].walk: unknown field `walk`"),
+        errs[0].contains("bad.yml:5: modules.m.metrics[0].walk: `walk` is octopoll's key"),
         "{errs:#?}"
     );
     assert!(
