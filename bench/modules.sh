@@ -5,6 +5,8 @@
 #   B: if_mib plus three table modules in snmp_exporter's format that read ifTable
 #      columns (one reads only columns if_mib already fetched; the others add ifType,
 #      ifMtu, ifPhysAddress and ifLastChange), with lookups of ifName/ifDescr.
+#   C: instead of if_mib, a module shaped like snmp_exporter's own if_mib: eleven
+#      counter and status columns, each labelled by lookups of ifAlias, ifDescr and ifName.
 # and, given an older binary (before the table engine), the same extra columns as flat
 # walked OIDs there:
 #
@@ -19,7 +21,7 @@ WARMUP=${WARMUP:-12}
 WINDOW=${WINDOW:-30}
 OP_PORT=${OP_PORT:-29376}
 OLD=${1:-}
-NEW=target/release/octopoll
+NEW=${NEW:-target/release/octopoll}
 command -v valgrind >/dev/null || { log "valgrind is not installed"; exit 1; }
 
 start_sim "$DEVICES" "$(free_base "$DEVICES" 26000)"
@@ -49,6 +51,53 @@ modules:
     - {name: ifLastChange, oid: 1.3.6.1.2.1.2.2.1.9, type: gauge, help: x,
        indexes: [{labelname: ifIndex, type: gauge}],
        lookups: [{labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString}]}
+  if_columns:           # snmp_exporter's if_mib shape
+    walk: [1.3.6.1.2.1.2.2.1, 1.3.6.1.2.1.31.1.1.1]
+    metrics:
+    - {name: ifAdminStatus, oid: 1.3.6.1.2.1.2.2.1.7, type: gauge, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifOperStatus, oid: 1.3.6.1.2.1.2.2.1.8, type: gauge, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifInDiscards, oid: 1.3.6.1.2.1.2.2.1.13, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifInErrors, oid: 1.3.6.1.2.1.2.2.1.14, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifOutDiscards, oid: 1.3.6.1.2.1.2.2.1.19, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifOutErrors, oid: 1.3.6.1.2.1.2.2.1.20, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifHCInUcastPkts, oid: 1.3.6.1.2.1.31.1.1.1.7, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifHCOutOctets, oid: 1.3.6.1.2.1.31.1.1.1.10, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifHCOutUcastPkts, oid: 1.3.6.1.2.1.31.1.1.1.11, type: counter, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+    - {name: ifHighSpeed, oid: 1.3.6.1.2.1.31.1.1.1.15, type: gauge, help: x, indexes: [{labelname: ifIndex, type: gauge}],
+       lookups: [{labels: [ifIndex], labelname: ifAlias, oid: 1.3.6.1.2.1.31.1.1.1.18, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifDescr, oid: 1.3.6.1.2.1.2.2.1.2, type: DisplayString},
+                 {labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
 EOF
 
 # with_modules IN OUT MODULES_LINE [OIDS_BLOCK]: the simulator's config with other defaults
@@ -62,6 +111,7 @@ with_modules() {
         { print }' "$1" >"$2"
 }
 with_modules "$SIM_YAML" "$WORK/a.yml" "[if_mib]"
+with_modules "$SIM_YAML" "$WORK/c.yml" "[if_columns]" "module_files: [$WORK/modules.yml]"
 with_modules "$SIM_YAML" "$WORK/b.yml" "[if_mib, if_status, if_inventory, if_changes]" \
     "module_files: [$WORK/modules.yml]"
 # The older binary: the same extra columns as flat walked OIDs (no lookups, enums or
@@ -112,6 +162,7 @@ machine_info
 echo "devices: $DEVICES x 55 interfaces, 1 s interval, simulator replies uncapped unless the binary caps them"
 run "A new: if_mib" "$NEW" "$WORK/a.yml"
 run "B new: if_mib + 3 table modules" "$NEW" "$WORK/b.yml"
+run "C new: snmp_exporter-shaped if_mib" "$NEW" "$WORK/c.yml"
 if [[ -n "$OLD" ]]; then
     run "old: if_mib" "$OLD" "$WORK/a.yml"
     run "old: if_mib + the columns, flat" "$OLD" "$WORK/old.yml"

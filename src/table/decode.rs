@@ -4,7 +4,7 @@
 //! offset. Everything is settled here, at poll time: label values are escaped and every
 //! value is a finite or infinite float the encoder cannot reject.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::fetched::Fetched;
@@ -46,15 +46,24 @@ pub struct Families {
     mixed: Vec<bool>,
     /// Address of the metric that first fed each family (only compared).
     first_source: Vec<usize>,
+    /// The family the last sample went to.
+    last: Option<usize>,
 }
 
 impl Families {
     fn family(&mut self, name: &str, help: &Arc<str>, kind: FamilyType, src: &Metric) -> usize {
         let src_ptr = src as *const Metric as usize;
-        if let Some(&i) = self.index.get(name) {
+        // Rows of one metric come one after another: try the family of the last sample
+        // before hashing the name.
+        let hit = self
+            .last
+            .filter(|&i| *self.list[i].name == *name)
+            .or_else(|| self.index.get(name).copied());
+        if let Some(i) = hit {
             if self.first_source[i] != src_ptr {
                 self.mixed[i] = true;
             }
+            self.last = Some(i);
             return i;
         }
         let name: Arc<str> = if *name == *src.name {
@@ -71,6 +80,7 @@ impl Families {
         self.mixed.push(src.indexes.is_empty());
         self.first_source.push(src_ptr);
         self.index.insert(name, self.list.len() - 1);
+        self.last = Some(self.list.len() - 1);
         self.list.len() - 1
     }
 
@@ -170,7 +180,24 @@ pub fn decode_module(
         flavor: module.flavor,
         sees: &sees,
     };
-    for m in visible.live.iter().map(|&i| &module.metrics[i]) {
+    let live: Vec<&Metric> = visible.live.iter().map(|&i| &*module.metrics[i]).collect();
+    // Columns of one table with the same indexes and lookups label a row alike: decode
+    // the index and look the lookups up once per row, not once per column.
+    let group: Vec<usize> = live
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            live[..i]
+                .iter()
+                .position(|r| r.indexes == m.indexes && r.lookups == m.lookups)
+                .unwrap_or(i)
+        })
+        .collect();
+    let mut shared: HashMap<usize, HashMap<&[u32], RowLabels>> = HashMap::new();
+    for (i, m) in live.iter().enumerate() {
+        let g = group[i];
+        let mut cache =
+            (group.iter().filter(|&&x| x == g).count() > 1).then(|| shared.entry(g).or_default());
         let all = visible.sees_all(&m.oid);
         for (oid, value) in fetched.under(&m.oid) {
             if !all && !sees(oid) {
@@ -179,9 +206,17 @@ pub fn decode_module(
             let Some(suffix) = oid.suffix_after(&m.oid) else {
                 continue;
             };
-            ctx.row(m, suffix, value, out, warnings);
+            ctx.row(m, suffix, value, cache.as_deref_mut(), out, warnings);
         }
     }
+}
+
+/// The labels of one row before the metric's own (sorted, escaped), and whether an index
+/// was short.
+#[derive(Clone)]
+struct RowLabels {
+    labels: Vec<(Arc<str>, String)>,
+    short: bool,
 }
 
 struct Ctx<'a> {
@@ -200,12 +235,8 @@ impl Ctx<'_> {
     }
 
     /// Labels from the indexes and lookups of one row (unsorted, unescaped).
-    fn labels(
-        &self,
-        m: &Metric,
-        suffix: &[u32],
-        warnings: &mut Warnings,
-    ) -> Vec<(Arc<str>, String)> {
+    fn labels(&self, m: &Metric, suffix: &[u32], misses: &mut HashSet<Oid>) -> RowLabels {
+        let mut short = false;
         let mut labels: Vec<(Arc<str>, String)> = Vec::with_capacity(m.indexes.len() + 3);
         let mut arcs_of: Vec<(Arc<str>, Option<Vec<u32>>)> = Vec::with_capacity(4);
         let mut rest = suffix;
@@ -217,17 +248,8 @@ impl Ctx<'_> {
                 idx.implied,
                 &idx.enum_values,
             );
-            if d.short {
-                warnings.add(
-                    &m.name,
-                    "with an index shorter than its type (read as zeros)",
-                );
-            }
-            set(
-                &mut labels,
-                &idx.label,
-                render::to_valid_utf8(d.text.as_bytes()),
-            );
+            short |= d.short;
+            set(&mut labels, &idx.label, d.text);
             set(&mut arcs_of, &idx.label, Some(d.used));
             rest = d.rest;
         }
@@ -249,7 +271,7 @@ impl Ctx<'_> {
             let found = complete.then(|| self.lookup(&target)).flatten();
             let Some(value) = found else {
                 if complete {
-                    warnings.misses.insert(target);
+                    misses.insert(target);
                 }
                 set(&mut labels, &l.label, String::new());
                 continue;
@@ -281,14 +303,18 @@ impl Ctx<'_> {
                 u32::try_from(v).ok().map(|a| vec![a]),
             );
         }
-        labels
+        RowLabels {
+            labels: finish_labels(labels),
+            short,
+        }
     }
 
-    fn row(
+    fn row<'s>(
         &self,
         m: &Metric,
-        suffix: &[u32],
+        suffix: &'s [u32],
         value: &Value,
+        cache: Option<&mut HashMap<&'s [u32], RowLabels>>,
         out: &mut Families,
         warnings: &mut Warnings,
     ) {
@@ -297,7 +323,19 @@ impl Ctx<'_> {
         {
             return;
         }
-        let mut labels = self.labels(m, suffix, warnings);
+        let RowLabels { mut labels, short } = match cache {
+            Some(c) => c
+                .entry(suffix)
+                .or_insert_with(|| self.labels(m, suffix, &mut warnings.misses))
+                .clone(),
+            None => self.labels(m, suffix, &mut warnings.misses),
+        };
+        if short {
+            warnings.add(
+                &m.name,
+                "with an index shorter than its type (read as zeros)",
+            );
+        }
         let wrap = self.flavor == Flavor::SnmpExporter;
         let mut v = render::exporter_number(value, wrap);
         let scaled = |x: f64| m.scale.map_or(x, |s| x * s) + m.offset;
@@ -308,10 +346,7 @@ impl Ctx<'_> {
                     labels: Vec<(Arc<str>, String)>,
                     value: f64| {
             let i = out.family(name, help, kind, m);
-            out.list[i].samples.push(Sample {
-                labels: finish_labels(labels),
-                value,
-            });
+            out.list[i].samples.push(Sample { labels, value });
         };
         let named = |labels: &[(Arc<str>, String)]| labels.iter().any(|(k, _)| *k == m.name);
         match m.kind {
@@ -327,7 +362,7 @@ impl Ctx<'_> {
                 None => return warnings.add(&m.name, "without a counter value"),
             },
             ValueType::Info => {
-                labels.push((Arc::from("value"), value.to_label()));
+                add_label(&mut labels, Arc::from("value"), value.to_label());
                 return emit(out, &m.name, &m.help, FamilyType::Info, labels, 1.0);
             }
             ValueType::Counter => {
@@ -362,7 +397,7 @@ impl Ctx<'_> {
                     return; // the enum is an index of its own table: already a label
                 }
                 let state = enum_name(m, v as i64);
-                labels.push((m.name.clone(), state));
+                add_label(&mut labels, m.name.clone(), state);
                 let help: Arc<str> = Arc::from(format!("{} (EnumAsInfo)", m.help));
                 let name = format!("{}_info", m.name);
                 return emit(out, &name, &help, FamilyType::Gauge, labels, 1.0);
@@ -371,12 +406,12 @@ impl Ctx<'_> {
                 let current = v as i64;
                 let help: Arc<str> = Arc::from(format!("{} (EnumAsStateSet)", m.help));
                 let mut l = labels.clone();
-                l.push((m.name.clone(), enum_name(m, current)));
+                add_label(&mut l, m.name.clone(), enum_name(m, current));
                 emit(out, &m.name, &help, FamilyType::Gauge, l, 1.0);
                 for (k, name) in &m.enum_values {
                     if *k != current {
                         let mut l = labels.clone();
-                        l.push((m.name.clone(), name.clone()));
+                        add_label(&mut l, m.name.clone(), name.clone());
                         emit(out, &m.name, &help, FamilyType::Gauge, l, 0.0);
                     }
                 }
@@ -392,7 +427,7 @@ impl Ctx<'_> {
                         k < bytes.len() * 8 && bytes[k / 8] & (0x80 >> (k % 8)) != 0
                     });
                     let mut l = labels.clone();
-                    l.push((m.name.clone(), name.clone()));
+                    add_label(&mut l, m.name.clone(), name.clone());
                     emit(
                         out,
                         &m.name,
@@ -419,7 +454,7 @@ impl Ctx<'_> {
                     return self.regex_extracts(m, &text, labels, out, warnings);
                 }
                 if !named(&labels) {
-                    labels.push((m.name.clone(), text));
+                    add_label(&mut labels, m.name.clone(), text);
                 }
                 v = 1.0;
             }
@@ -452,7 +487,7 @@ impl Ctx<'_> {
                 let name = format!("{}{suffix}", m.name);
                 let i = out.family(&name, &help, FamilyType::Gauge, m);
                 out.list[i].samples.push(Sample {
-                    labels: finish_labels(labels.clone()),
+                    labels: labels.clone(),
                     value: x,
                 });
                 break;
@@ -477,6 +512,17 @@ fn enum_name(m: &Metric, v: i64) -> String {
 }
 
 /// Sorted by name, values escaped for the text format.
+/// Adds a label to finished labels: escaped, after those sorting before or equal to it.
+fn add_label(labels: &mut Vec<(Arc<str>, String)>, key: Arc<str>, value: String) {
+    let value = if value.contains(['\\', '"', '\n']) {
+        escape_label(&value)
+    } else {
+        value
+    };
+    let at = labels.partition_point(|(k, _)| *k <= key);
+    labels.insert(at, (key, value));
+}
+
 fn finish_labels(mut labels: Vec<(Arc<str>, String)>) -> Vec<(Arc<str>, String)> {
     labels.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, v) in labels.iter_mut() {
@@ -612,6 +658,61 @@ mod tests {
             [
                 "c: 1 row(s) without a counter value",
                 "walked: 1 row(s) without a numeric value"
+            ]
+        );
+    }
+
+    #[test]
+    fn columns_sharing_indexes_label_alike_and_count_their_own_warnings() {
+        // Two columns with the same index and lookup share one decoding per row; a third
+        // with another index decodes its own. Each still counts its short indexes.
+        let name = Lookup {
+            labels: vec!["addr".into()],
+            label: "name".into(),
+            oid: Some(o("1.3.6.1.9.1.2")),
+            kind: Some(Render::DisplayString),
+            enum_values: BTreeMap::new(),
+            display_hint: None,
+        };
+        let mut a = metric("a", "1.3.6.1.9.1.3", ValueType::Gauge);
+        a.indexes = vec![idx("addr", Render::InetAddressIpv4)];
+        a.lookups = vec![name.clone()];
+        let mut b = metric("b", "1.3.6.1.9.1.4", ValueType::Text(Render::DisplayString));
+        b.indexes = a.indexes.clone();
+        b.lookups = vec![name];
+        let c = metric("c", "1.3.6.1.9.1.5", ValueType::Gauge);
+        let (fams, warnings) = decode(
+            Flavor::SnmpExporter,
+            vec![a, b, c],
+            &[
+                (
+                    "1.3.6.1.9.1.2.10.0.0.1",
+                    Value::OctetString(b"x\"y".to_vec()),
+                ),
+                ("1.3.6.1.9.1.3.10.0", Value::Gauge32(6)),
+                ("1.3.6.1.9.1.3.10.0.0.1", Value::Gauge32(5)),
+                ("1.3.6.1.9.1.4.10.0", Value::OctetString(b"b\\".to_vec())),
+                ("1.3.6.1.9.1.4.10.0.0.1", Value::OctetString(b"up".to_vec())),
+                ("1.3.6.1.9.1.5.10", Value::Gauge32(7)),
+            ],
+        );
+        assert_eq!(
+            series(&fams[0]),
+            ["a{addr=10.0.0.0,name=} 6", "a{addr=10.0.0.1,name=x\\\"y} 5"]
+        );
+        assert_eq!(
+            series(&fams[1]),
+            [
+                "b{addr=10.0.0.0,b=b\\\\,name=} 1",
+                "b{addr=10.0.0.1,b=up,name=x\\\"y} 1"
+            ]
+        );
+        assert_eq!(series(&fams[2]), ["c{i=10} 7"]);
+        assert_eq!(
+            warnings,
+            [
+                "a: 1 row(s) with an index shorter than its type (read as zeros)",
+                "b: 1 row(s) with an index shorter than its type (read as zeros)"
             ]
         );
     }

@@ -5,7 +5,6 @@
 //! pads them, and the caller is told so it can warn).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use super::model::Render;
 use crate::snmp::Value;
@@ -99,7 +98,7 @@ pub fn decode_index<'a>(
                 if i > 0 {
                     text.push(':');
                 }
-                let _ = write!(text, "{a:02X}");
+                push_hex(&mut text, *a as u8);
             }
             Decoded {
                 text,
@@ -165,7 +164,7 @@ pub fn decode_index<'a>(
                 if i > 0 && i % 2 == 0 {
                     text.push(':');
                 }
-                let _ = write!(text, "{a:02X}");
+                push_hex(&mut text, *a as u8);
             }
             Decoded {
                 text,
@@ -229,10 +228,17 @@ pub fn hex_0x(bytes: &[u8]) -> String {
     }
     let mut s = String::with_capacity(2 + bytes.len() * 2);
     s.push_str("0x");
-    for b in bytes {
-        let _ = write!(s, "{b:02X}");
+    for &b in bytes {
+        push_hex(&mut s, b);
     }
     s
+}
+
+/// Appends `b` as two upper-case hex digits.
+fn push_hex(s: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    s.push(char::from(DIGITS[usize::from(b >> 4)]));
+    s.push(char::from(DIGITS[usize::from(b & 0xf)]));
 }
 
 /// A float or double inside an Opaque (RFC draft "opaque types": tag 0x9F78 float,
@@ -304,7 +310,7 @@ fn bytes_text(b: &[u8], kind: Option<Render>, hint: Option<&str>) -> String {
     if let Some(h) = hint {
         if matches!(kind, None | Some(Render::OctetString)) {
             if let Some(s) = display_hint(h, b) {
-                return to_valid_utf8(s.as_bytes());
+                return s;
             }
         }
     }
@@ -314,20 +320,16 @@ fn bytes_text(b: &[u8], kind: Option<Render>, hint: Option<&str>) -> String {
         Some(Render::IpAddr) => Render::OctetString,
         Some(k) => k,
     };
-    // The bytes read as an index: strings with their length in front, as in an OID.
-    let mut arcs: Vec<u32> = Vec::with_capacity(b.len() + 1);
-    if matches!(kind, Render::OctetString | Render::DisplayString) {
-        arcs.push(b.len() as u32);
+    match kind {
+        // Every byte, however long (an index caps strings at 128 arcs).
+        Render::OctetString => hex_0x(b),
+        Render::DisplayString => to_valid_utf8(b),
+        _ => {
+            // The bytes read as an index.
+            let arcs: Vec<u32> = b.iter().map(|&x| u32::from(x)).collect();
+            decode_index(&arcs, kind, 0, false, &BTreeMap::new()).text
+        }
     }
-    arcs.extend(b.iter().map(|&x| u32::from(x)));
-    let empty = BTreeMap::new();
-    let d = if matches!(kind, Render::OctetString | Render::DisplayString) {
-        // Long values: read every byte (an index caps strings at 128 arcs).
-        decode_index(&arcs[1..], kind, 0, true, &empty)
-    } else {
-        decode_index(&arcs, kind, 0, false, &empty)
-    };
-    to_valid_utf8(d.text.as_bytes())
 }
 
 /// Applies an RFC 2579 DISPLAY-HINT (octet format) to `data`; `None` when the hint does not
