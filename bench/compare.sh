@@ -102,6 +102,27 @@ R[op_up]=$(devices_up "$OP_PORT")
 R[op_rss_mb]=$(calc "$(vm_hwm_kb "$OP_PID") / 1024")
 stop_pid "$OP_PID"
 
+# ---------------------------------------------------------------- octopoll, paced, snmp_exporter's module
+# The same fleet and pace with octopoll reading snmp_exporter's own module (bench/snmp.yml,
+# the one snmp_exporter runs below) instead of its built-in if_mib: both tools then run
+# one module definition, and octopoll's table engine is measured against its built-in.
+awk -v f="$PWD/bench/snmp.yml" 'NR == 1 { print "module_files: [" f "]" }
+    /^  modules:/ { print "  modules: [snmp:if_mib]"; next } { print }' \
+    "$WORK/op-paced.yml" >"$WORK/op-module.yml"
+start_octopoll "$WORK/op-module.yml" "$OP_PORT"
+wait_first_cycle "$OP_PORT" "$DEVICES" 120
+sleep 2
+c0=$(cpu_ticks "$OP_PID"); p0=$(polls_ok "$OP_PORT"); r0=$(snmp_requests "$OP_PORT")
+log "octopoll paced window with snmp_exporter's module: ${WINDOW}s"
+sleep "$WINDOW"
+c1=$(cpu_ticks "$OP_PID"); p1=$(polls_ok "$OP_PORT"); r1=$(snmp_requests "$OP_PORT")
+R[opm_polls]=$((p1 - p0))
+R[opm_cpu_per_poll_ms]=$(calc "1000 * ($c1 - $c0) / $CLK_TCK / ${R[opm_polls]}")
+R[opm_req_per_poll]=$(calc "($r1 - $r0) / ${R[opm_polls]}")
+R[opm_series]=$(curl -s --max-time 60 "http://127.0.0.1:$OP_PORT/probe?device=sim-00000" | grep -vc '^#')
+R[opm_rss_mb]=$(calc "$(vm_hwm_kb "$OP_PID") / 1024")
+stop_pid "$OP_PID"
+
 # ---------------------------------------------------------------- octopoll, saturation
 # A ladder of fleet sizes, every device at a 1 s interval (timeout 300ms x 3 attempts fits
 # in it): polls/s offered = devices. Saturation is where successful polls/s stop growing;
@@ -227,8 +248,11 @@ ratio() { calc "$1 / $2"; }
     printf '%-44s %14s %14s %10s\n' "peak RSS MiB (paced, $DEVICES devices)" "${R[op_rss_mb]}" "${R[se_rss_mb]}" "$(ratio "${R[op_rss_mb]}" "${R[se_rss_mb]}")"
     printf '%-44s %14s %14s %10s\n' "peak RSS MiB (saturation)" "${R[op_sat_rss_mb]}" "${R[se_sat_rss_mb]}" "$(ratio "${R[op_sat_rss_mb]}" "${R[se_sat_rss_mb]}")"
     printf '%-44s %14s %14s %10s\n' "SNMP requests per device poll" "${R[op_req_per_poll]}" "${R[se_packets]}" "$(ratio "${R[op_req_per_poll]}" "${R[se_packets]}")"
+    printf '%-44s %14s %14s %10s\n' "CPU ms per poll (paced), snmp_exporter's module" "${R[opm_cpu_per_poll_ms]}" "${R[se_cpu_per_poll_ms]}" "$(ratio "${R[opm_cpu_per_poll_ms]}" "${R[se_cpu_per_poll_ms]}")"
+    printf '%-44s %14s %14s %10s\n' "SNMP requests per poll, snmp_exporter's module" "${R[opm_req_per_poll]}" "${R[se_packets]}" "$(ratio "${R[opm_req_per_poll]}" "${R[se_packets]}")"
     echo
     echo "octopoll paced: $DEVICES devices every $INTERVAL; ${R[op_polls]} polls in ${WINDOW}s window, ${R[op_cpu_s]} CPU s (${R[op_cores]} cores); failed polls since start ${R[op_failed]}; devices up ${R[op_up]}"
+    echo "octopoll paced with snmp_exporter's module (bench/snmp.yml as snmp:if_mib): ${R[opm_polls]} polls, ${R[opm_cpu_per_poll_ms]} CPU ms/poll (built-in if_mib: ${R[op_cpu_per_poll_ms]}), peak RSS ${R[opm_rss_mb]} MiB, ${R[opm_series]} device series of sim-00000"
     echo "octopoll /metrics ($DEVICES devices, ${R[op_metrics_series]} samples, ${R[op_metrics_bytes]} bytes): median ${R[op_render_median_s]} s, max ${R[op_render_max_s]} s over $RENDERS renders"
     echo "octopoll saturation ladder (every device at 1 s, timeout 300ms; simulator on the same 2 cores):"
     printf '%8s %10s %10s %8s %8s %8s %10s\n' devices "ok/s" "failed/s" "ok share" "cores" "sim cores" "peak RSS MiB"

@@ -4,6 +4,7 @@
 //! offset. Everything is settled here, at poll time: label values are escaped and every
 //! value is a finite or infinite float the encoder cannot reject.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -14,11 +15,14 @@ use super::render::{self, combined_subtype, decode_index, value_text};
 use crate::metrics::mapping::escape_label;
 use crate::snmp::{Oid, Value};
 
+/// Label names and escaped values, sorted by name; shared by the samples of one row.
+pub type Labels = Arc<[(Arc<str>, String)]>;
+
 /// One sample: labels sorted by name (values escaped for the text format) and a value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// Label name and escaped value, sorted by name.
-    pub labels: Vec<(Arc<str>, String)>,
+    pub labels: Labels,
     /// The value.
     pub value: f64,
 }
@@ -175,10 +179,13 @@ pub fn decode_module(
 ) {
     let keep = |t: &Oid, arc: u32| kept.get(t).is_some_and(|s| s.contains(&arc));
     let sees = |oid: &Oid| visible.sees(oid, keep);
+    let sees_all = |oid: &Oid| visible.sees_all(oid);
     let ctx = Ctx {
         fetched,
         flavor: module.flavor,
         sees: &sees,
+        sees_all: &sees_all,
+        columns: RefCell::default(),
     };
     let live: Vec<&Metric> = visible.live.iter().map(|&i| &*module.metrics[i]).collect();
     // Columns of one table with the same indexes and lookups label a row alike: decode
@@ -215,7 +222,7 @@ pub fn decode_module(
 /// was short.
 #[derive(Clone)]
 struct RowLabels {
-    labels: Vec<(Arc<str>, String)>,
+    labels: Labels,
     short: bool,
 }
 
@@ -223,15 +230,41 @@ struct Ctx<'a> {
     fetched: &'a Fetched,
     flavor: Flavor,
     sees: &'a dyn Fn(&Oid) -> bool,
+    sees_all: &'a dyn Fn(&Oid) -> bool,
+    /// Lookup columns resolved to their rows (`None`: looked up OID by OID).
+    columns: RefCell<HashMap<Oid, Option<Rows<'a>>>>,
 }
 
-impl Ctx<'_> {
-    fn lookup(&self, oid: &Oid) -> Option<&Value> {
+/// The rows of one column, in OID order.
+type Rows<'a> = &'a [(Oid, Value)];
+
+impl<'a> Ctx<'a> {
+    fn lookup(&self, oid: &Oid) -> Option<&'a Value> {
         if (self.sees)(oid) {
             self.fetched.get(oid)
         } else {
             None
         }
+    }
+
+    /// The value of `column` at `row`, as [`Ctx::lookup`] of the joined OID would find it.
+    fn lookup_row(&self, column: &Oid, row: &[u32]) -> Option<&'a Value> {
+        let rows = *self
+            .columns
+            .borrow_mut()
+            .entry(column.clone())
+            .or_insert_with(|| {
+                (self.sees_all)(column)
+                    .then(|| self.fetched.column(column))
+                    .flatten()
+            });
+        let Some(rows) = rows else {
+            return self.lookup(&column.join(row));
+        };
+        let n = column.arcs().len();
+        rows.binary_search_by(|(o, _)| o.arcs()[n..].cmp(row))
+            .ok()
+            .map(|i| &rows[i].1)
     }
 
     /// Labels from the indexes and lookups of one row (unsorted, unescaped).
@@ -267,11 +300,10 @@ impl Ctx<'_> {
                     _ => complete = false,
                 }
             }
-            let target = column.join(&row);
-            let found = complete.then(|| self.lookup(&target)).flatten();
+            let found = complete.then(|| self.lookup_row(column, &row)).flatten();
             let Some(value) = found else {
                 if complete {
-                    misses.insert(target);
+                    misses.insert(column.join(&row));
                 }
                 set(&mut labels, &l.label, String::new());
                 continue;
@@ -304,7 +336,7 @@ impl Ctx<'_> {
             );
         }
         RowLabels {
-            labels: finish_labels(labels),
+            labels: finish_labels(labels).into(),
             short,
         }
     }
@@ -323,7 +355,7 @@ impl Ctx<'_> {
         {
             return;
         }
-        let RowLabels { mut labels, short } = match cache {
+        let RowLabels { labels, short } = match cache {
             Some(c) => c
                 .entry(suffix)
                 .or_insert_with(|| self.labels(m, suffix, &mut warnings.misses))
@@ -343,7 +375,7 @@ impl Ctx<'_> {
                     name: &str,
                     help: &Arc<str>,
                     kind: FamilyType,
-                    labels: Vec<(Arc<str>, String)>,
+                    labels: Labels,
                     value: f64| {
             let i = out.family(name, help, kind, m);
             out.list[i].samples.push(Sample { labels, value });
@@ -362,8 +394,8 @@ impl Ctx<'_> {
                 None => return warnings.add(&m.name, "without a counter value"),
             },
             ValueType::Info => {
-                add_label(&mut labels, Arc::from("value"), value.to_label());
-                return emit(out, &m.name, &m.help, FamilyType::Info, labels, 1.0);
+                let l = with_label(&labels, Arc::from("value"), value.to_label());
+                return emit(out, &m.name, &m.help, FamilyType::Info, l, 1.0);
             }
             ValueType::Counter => {
                 let x = scaled(v);
@@ -397,21 +429,19 @@ impl Ctx<'_> {
                     return; // the enum is an index of its own table: already a label
                 }
                 let state = enum_name(m, v as i64);
-                add_label(&mut labels, m.name.clone(), state);
+                let l = with_label(&labels, m.name.clone(), state);
                 let help: Arc<str> = Arc::from(format!("{} (EnumAsInfo)", m.help));
                 let name = format!("{}_info", m.name);
-                return emit(out, &name, &help, FamilyType::Gauge, labels, 1.0);
+                return emit(out, &name, &help, FamilyType::Gauge, l, 1.0);
             }
             ValueType::EnumAsStateSet => {
                 let current = v as i64;
                 let help: Arc<str> = Arc::from(format!("{} (EnumAsStateSet)", m.help));
-                let mut l = labels.clone();
-                add_label(&mut l, m.name.clone(), enum_name(m, current));
+                let l = with_label(&labels, m.name.clone(), enum_name(m, current));
                 emit(out, &m.name, &help, FamilyType::Gauge, l, 1.0);
                 for (k, name) in &m.enum_values {
                     if *k != current {
-                        let mut l = labels.clone();
-                        add_label(&mut l, m.name.clone(), name.clone());
+                        let l = with_label(&labels, m.name.clone(), name.clone());
                         emit(out, &m.name, &help, FamilyType::Gauge, l, 0.0);
                     }
                 }
@@ -426,8 +456,7 @@ impl Ctx<'_> {
                     let set = usize::try_from(*k).is_ok_and(|k| {
                         k < bytes.len() * 8 && bytes[k / 8] & (0x80 >> (k % 8)) != 0
                     });
-                    let mut l = labels.clone();
-                    add_label(&mut l, m.name.clone(), name.clone());
+                    let l = with_label(&labels, m.name.clone(), name.clone());
                     emit(
                         out,
                         &m.name,
@@ -453,10 +482,11 @@ impl Ctx<'_> {
                 if !m.regex_extracts.is_empty() {
                     return self.regex_extracts(m, &text, labels, out, warnings);
                 }
-                if !named(&labels) {
-                    add_label(&mut labels, m.name.clone(), text);
-                }
                 v = 1.0;
+                if !named(&labels) {
+                    let l = with_label(&labels, m.name.clone(), text);
+                    return emit(out, &m.name, &m.help, FamilyType::Gauge, l, scaled(v));
+                }
             }
         }
         let x = scaled(v);
@@ -467,7 +497,7 @@ impl Ctx<'_> {
         &self,
         m: &Metric,
         text: &str,
-        labels: Vec<(Arc<str>, String)>,
+        labels: Labels,
         out: &mut Families,
         warnings: &mut Warnings,
     ) {
@@ -512,15 +542,19 @@ fn enum_name(m: &Metric, v: i64) -> String {
 }
 
 /// Sorted by name, values escaped for the text format.
-/// Adds a label to finished labels: escaped, after those sorting before or equal to it.
-fn add_label(labels: &mut Vec<(Arc<str>, String)>, key: Arc<str>, value: String) {
+/// Finished labels and one more: escaped, after those sorting before or equal to it.
+fn with_label(labels: &Labels, key: Arc<str>, value: String) -> Labels {
     let value = if value.contains(['\\', '"', '\n']) {
         escape_label(&value)
     } else {
         value
     };
     let at = labels.partition_point(|(k, _)| *k <= key);
-    labels.insert(at, (key, value));
+    let mut out = Vec::with_capacity(labels.len() + 1);
+    out.extend_from_slice(&labels[..at]);
+    out.push((key, value));
+    out.extend_from_slice(&labels[at..]);
+    out.into()
 }
 
 fn finish_labels(mut labels: Vec<(Arc<str>, String)>) -> Vec<(Arc<str>, String)> {

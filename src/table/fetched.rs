@@ -76,6 +76,34 @@ impl Fetched {
             .or_else(|| self.base.as_ref().and_then(|b| b.get(oid)))
     }
 
+    /// The rows of `column` when they lie together in one walked subtree (of this poll
+    /// or, when this poll holds nothing under it, of the kept columns): a lookup then
+    /// searches them by row without building the OID. `None` when they may be scattered.
+    pub fn column(&self, column: &Oid) -> Option<&[(Oid, Value)]> {
+        if let Some((_, rows)) = self.root_of(column) {
+            let start = rows.partition_point(|(o, _)| o < column);
+            let len = rows[start..].partition_point(|(o, _)| o.starts_with(column));
+            return Some(&rows[start..start + len]);
+        }
+        let walked_below = self
+            .walks
+            .range::<Oid, _>((Bound::Excluded(column), Bound::Unbounded))
+            .next()
+            .is_some_and(|(root, _)| root.starts_with(column));
+        let points_below = self
+            .points
+            .range::<Oid, _>((Bound::Included(column), Bound::Unbounded))
+            .next()
+            .is_some_and(|(o, _)| o.starts_with(column));
+        if walked_below || points_below {
+            return None;
+        }
+        match &self.base {
+            Some(b) => b.column(column),
+            None => Some(&[]),
+        }
+    }
+
     /// Reads columns kept from an earlier poll where this one has none.
     pub fn set_base(&mut self, base: Option<Arc<Fetched>>) {
         self.base = base;
@@ -197,5 +225,38 @@ mod tests {
         );
         assert_eq!(f.get(&o("1.3.6.1.2.1.1.3.0")), Some(&Value::TimeTicks(6)));
         assert_eq!(f.len(), 4);
+    }
+
+    #[test]
+    fn a_column_is_its_rows_only_when_they_lie_together() {
+        let s = |b: &str| Value::OctetString(b.as_bytes().to_vec());
+        let mut kept = Fetched::default();
+        kept.insert_walk(
+            o("1.3.6.1.2.1.31.1.1.1.1"),
+            vec![(o("1.3.6.1.2.1.31.1.1.1.1.1"), s("lo"))],
+        );
+        let mut f = Fetched::default();
+        f.insert_walk(
+            o("1.3.6.1.2.1.2.2.1"),
+            vec![
+                (o("1.3.6.1.2.1.2.2.1.1.1"), Value::Integer(1)),
+                (o("1.3.6.1.2.1.2.2.1.2.1"), s("lo")),
+                (o("1.3.6.1.2.1.2.2.1.2.2"), s("e0")),
+                (o("1.3.6.1.2.1.2.2.1.3.1"), Value::Integer(24)),
+            ],
+        );
+        f.insert_point(o("1.3.6.1.4.1.9.1.7"), Value::Integer(7));
+        f.set_base(Some(Arc::new(kept)));
+        let rows = |c: &str| f.column(&o(c)).map(|r| r.len());
+        assert_eq!(rows("1.3.6.1.2.1.2.2.1.2"), Some(2), "inside a walked root");
+        assert_eq!(rows("1.3.6.1.2.1.2.2.1.9"), Some(0), "inside, and empty");
+        assert_eq!(
+            rows("1.3.6.1.2.1.31.1.1.1.1"),
+            Some(1),
+            "only the kept columns"
+        );
+        assert_eq!(rows("1.3.6.1.4.1.9.1"), None, "an instance under it");
+        assert_eq!(rows("1.3.6.1.2.1.2"), None, "a walked root under it");
+        assert_eq!(rows("1.3.6.1.4.1.8"), Some(0), "nothing anywhere");
     }
 }
