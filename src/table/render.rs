@@ -454,19 +454,15 @@ pub fn date_and_time(b: &[u8]) -> Result<f64, String> {
     let m0 = month - 1;
     let y = year + m0.div_euclid(12);
     let mo = m0.rem_euclid(12) + 1;
-    let days = days_from_civil(y, mo, 1) + day - 1;
+    // A u16 year and a month 1..=12 always make a date chrono holds.
+    let first = chrono::NaiveDate::from_ymd_opt(y as i32, mo as u32, 1)
+        .ok_or_else(|| format!("invalid DateAndTime year {y}"))?;
+    let days = first
+        .signed_duration_since(chrono::DateTime::UNIX_EPOCH.date_naive())
+        .num_days()
+        + day
+        - 1;
     Ok((days * 86_400 + h * 3600 + m * 60 + s - offset_secs) as f64)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// An NTP timestamp (seconds since 1900, then a fraction) as whole Unix seconds.
