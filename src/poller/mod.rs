@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::{Config, Device};
-use crate::snmp::{Engine, Session, SnmpError};
+use crate::snmp::{Engine, ReplyLimits, Session, SnmpError};
 pub use poll::PollData;
 pub use store::{DeviceSnapshot, Event, Store};
 
@@ -234,6 +234,9 @@ async fn run_device(
         Instant::now() + until_next_slot(SystemTime::now(), device.interval, offset)
     };
     let mut session: Option<Session> = None;
+    // What walks learned about the agent's reply size outlives a session rebuilt after a
+    // failed poll.
+    let limits = Arc::new(ReplyLimits::default());
     let mut skipped = 0;
     loop {
         tokio::select! {
@@ -254,7 +257,7 @@ async fn run_device(
                     return Err(SnmpError::NoSlot(deadline / 2, engine.max_in_flight()));
                 }
                 started_work = true;
-                poll_once(&engine, &device, &mut session).await
+                poll_once(&engine, &device, &mut session, &limits).await
             }) => {
                 r.unwrap_or(Err(if started_work {
                     SnmpError::Deadline(deadline)
@@ -291,6 +294,7 @@ async fn poll_once(
     engine: &Engine,
     device: &Device,
     session: &mut Option<Session>,
+    limits: &Arc<ReplyLimits>,
 ) -> Result<PollData, SnmpError> {
     if session.is_none() {
         *session = Some(
@@ -302,7 +306,8 @@ async fn poll_once(
                     device.timeout,
                     device.retries,
                 )
-                .await?,
+                .await?
+                .with_reply_limits(limits.clone()),
         );
     }
     let s = session.as_ref().expect("just set");

@@ -6,8 +6,8 @@ use crate::config::{Device, ModuleKind, OidSpec};
 use crate::metrics::mapping::{self, oids, Interface, OidSample, SystemInfo};
 use crate::snmp::{walk_columns, walk_columns_with, Oid, Requester, Session, SnmpError, Value};
 
-/// Most varbinds one walk may return before octopoll calls the table endless.
-pub const ROW_LIMIT: usize = 200_000;
+/// Rows one column may return before octopoll calls the table endless (per column).
+pub const ROW_LIMIT: usize = crate::snmp::DEFAULT_MAX_ROWS_PER_COLUMN;
 /// OIDs per GET PDU for user scalars.
 const GET_BATCH: usize = 32;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_snmp as lib;
 use tokio::sync::Semaphore;
 
-use super::walk::Requester;
+use super::walk::{ReplyLimits, Requester};
 use super::{Oid, SnmpError, Value};
 use crate::config::{self, AuthKind};
 
@@ -204,6 +204,7 @@ impl Engine {
             attempts: retries + 1,
             in_flight: self.inner.in_flight.clone(),
             stats: self.inner.stats.clone(),
+            limits: Arc::default(),
         })
     }
 }
@@ -336,9 +337,25 @@ pub struct Session {
     attempts: u32,
     in_flight: Arc<Semaphore>,
     stats: Arc<SnmpStats>,
+    /// What walks learned about this agent's replies (see [`ReplyLimits`]).
+    limits: Arc<ReplyLimits>,
 }
 
 impl Session {
+    /// Uses `limits` (learned by an earlier session of the same device) instead of
+    /// starting from nothing: a session rebuilt after a failed poll then spends no
+    /// request rediscovering the agent's reply size.
+    pub fn with_reply_limits(mut self, limits: Arc<ReplyLimits>) -> Session {
+        self.limits = limits;
+        self
+    }
+
+    /// What walks on this session learned about the agent's replies, to hand to a
+    /// rebuilt session with [`Session::with_reply_limits`].
+    pub fn learned_limits(&self) -> Arc<ReplyLimits> {
+        self.limits.clone()
+    }
+
     /// GET of several OIDs in one PDU. Missing objects come back as exception values
     /// (SNMPv1's noSuchName is returned as an error for the caller to handle).
     pub async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
@@ -430,6 +447,10 @@ impl Session {
 impl Requester for Session {
     fn is_v1(&self) -> bool {
         self.v1
+    }
+
+    fn reply_limits(&self) -> Option<&ReplyLimits> {
+        Some(&self.limits)
     }
 
     async fn get_bulk(

@@ -8,4 +8,7 @@ pub mod walk;
 pub use client::{decode_message, Engine, Session, SnmpStats};
 pub use error::SnmpError;
 pub use types::{Oid, OidError, Value};
-pub use walk::{walk_columns, walk_columns_with, Requester, Walked};
+pub use walk::{
+    walk_columns, walk_columns_with, Learned, ReplyLimits, Requester, Walked,
+    DEFAULT_MAX_ROWS_PER_COLUMN,
+};
