@@ -11,8 +11,9 @@
 //! varbinds, or as tooBig on agents that refuse instead of cutting. The walk learns what
 //! the agent sends into [`ReplyLimits`], which outlive one walk (the [`Requester`] hands
 //! them out, [`super::Session`] keeps them across polls): a truncated reply sets the ask
-//! to just above what fits (the agent does not compute 325 varbinds to send 40), tooBig
-//! halves it and the halved size is kept, so later polls spend no request rediscovering it.
+//! to just above what fits (the agent does not compute 325 varbinds to send 40); tooBig
+//! makes later asks bisect, within the first poll, to the most whole rows the agent
+//! answers, which is kept: later polls spend no request rediscovering it.
 
 use std::sync::Mutex;
 
@@ -60,12 +61,16 @@ pub struct ReplyLimits {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Learned {
     /// The most varbinds a reply carried when the agent cut it short (fewer than asked and
-    /// no endOfMibView): the agent's capacity. Asks then go one row beyond it, so every
-    /// reply stays full (its size varies with the values) and the agent computes at most one
-    /// row it does not send.
+    /// no endOfMibView): the agent's capacity. Asks then go just beyond it (whole rows),
+    /// so every reply stays full and the agent computes at most a row it does not send
+    /// (plus what its capacity varies with the values).
     pub truncated_at: Option<u32>,
-    /// After tooBig: asks of up to this many varbinds were (or are expected to be)
-    /// answered. Never probed upward again: on such an agent every probe costs a request.
+    /// The smallest ask (varbinds) the agent refused with tooBig.
+    pub too_big_at: Option<u32>,
+    /// The largest ask below `too_big_at` it answered since. Asks bisect between the two
+    /// until they are a row apart, then stay at `fits`: an agent that refuses is asked
+    /// the most it answers, and from then on never asked more (each probe would cost a
+    /// request).
     pub fits: Option<u32>,
 }
 
@@ -88,6 +93,9 @@ impl ReplyLimits {
     /// them was endOfMibView (then a short reply says nothing about the agent's capacity).
     fn note_reply(&self, asked: u32, got: u32, ended: bool) {
         let mut l = self.lock();
+        if l.too_big_at.is_some_and(|t| asked < t) {
+            l.fits = Some(l.fits.unwrap_or(0).max(asked));
+        }
         if ended || got == 0 {
             return;
         }
@@ -98,23 +106,41 @@ impl ReplyLimits {
         }
     }
 
-    /// Records tooBig for an ask of `asked` varbinds: from now on ask at most half.
+    /// Records tooBig for an ask of `asked` varbinds.
     fn note_too_big(&self, asked: u32) {
         let mut l = self.lock();
-        let half = (asked / 2).max(1);
-        l.fits = Some(l.fits.map_or(half, |f| f.min(half)));
+        let t = l.too_big_at.map_or(asked, |t| t.min(asked));
+        l.too_big_at = Some(t);
+        if l.fits.is_some_and(|f| f >= t) {
+            // Bigger values than when it fitted: bisect again from below.
+            l.fits = Some(t / 2);
+        }
     }
 }
 
 impl Learned {
     fn repetitions(&self, configured: u32, non_repeaters: u32, width: u32) -> u32 {
         let width = width.max(1);
+        let rows = |varbinds: u32| varbinds.saturating_sub(non_repeaters) / width;
         let mut reps = configured.max(1);
         if let Some(t) = self.truncated_at {
-            reps = reps.min(t.saturating_sub(non_repeaters).div_ceil(width) + 1);
+            // Just beyond the most it ever sent, so every reply stays full.
+            reps = reps.min((t + 1).saturating_sub(non_repeaters).div_ceil(width));
         }
-        if let Some(f) = self.fits {
-            reps = reps.min(f.saturating_sub(non_repeaters) / width);
+        if let Some(hi) = self.too_big_at {
+            let lo = self.fits.unwrap_or(0);
+            reps = reps.min(if hi - lo.min(hi) > width {
+                // Probe halfway, rounded up to a row but below the refused ask.
+                let mid = (lo + hi) / 2;
+                let up = mid.saturating_sub(non_repeaters).div_ceil(width);
+                if non_repeaters + up * width < hi {
+                    up
+                } else {
+                    rows(mid)
+                }
+            } else {
+                rows(lo)
+            });
         }
         reps.max(1)
     }
@@ -170,18 +196,27 @@ pub async fn walk_columns_with<R: Requester>(
     };
     let mut cursors: Vec<Oid> = columns.to_vec();
     let mut active: Vec<usize> = (0..columns.len()).collect();
-    // Halved on tooBig within this walk, also without limits to learn into.
     let mut max_rep = max_repetitions.max(1);
     let mut request: Vec<Oid> = Vec::with_capacity(scalars.len() + columns.len());
     let mut done: Vec<bool> = Vec::with_capacity(columns.len());
 
     while !active.is_empty() {
+        // Columns that are behind go first. A reply cut by the agent's size cap ends
+        // mid-row, so the columns at the front of a request get one row more than those
+        // at the back; always in the same order, the first column of a 30,000-row table
+        // ended thousands of rows before the last, which then went on alone at a few
+        // varbinds per request (6,272 requests instead of 6,168 measured).
+        active.sort_by_key(|&c| out.columns[c].len());
         request.clear();
         request.extend_from_slice(&scalars[..pending_scalars]);
         request.extend(active.iter().map(|&c| cursors[c].clone()));
         let non_repeaters = pending_scalars as u32;
         let width = active.len() as u32;
-        let reps = limits.map_or(max_rep, |l| l.repetitions(max_rep, non_repeaters, width));
+        // With limits to learn into, they drive the ask (bisecting after tooBig); without,
+        // tooBig halves it for this walk only.
+        let reps = limits.map_or(max_rep, |l| {
+            l.repetitions(max_repetitions, non_repeaters, width)
+        });
         let asked = non_repeaters.saturating_add(reps.saturating_mul(width));
         out.requests += 1;
         let reply = if v1 {
@@ -594,21 +629,30 @@ mod tests {
 
     #[test]
     fn repetitions_from_what_was_learned() {
-        // (truncated_at, fits, configured, non-repeaters, width) -> repetitions
+        // (truncated_at, too_big_at, fits, configured, non-repeaters, width) -> repetitions
         let cases = [
-            (None, None, 25, 0, 13, 25),
-            (Some(40), None, 25, 0, 13, 5), // ceil(40 / 13) + 1
-            (Some(39), None, 25, 0, 13, 4), // three full rows + one spare
-            (Some(40), None, 25, 6, 13, 4), // the non-repeaters take room too
-            (Some(40), None, 3, 0, 13, 3),  // never above the configured
-            (None, Some(81), 25, 6, 13, 5),
-            (None, Some(81), 25, 0, 13, 6),
-            (None, Some(5), 25, 0, 13, 1), // at least one
-            (Some(400), Some(81), 25, 0, 13, 6),
-            (Some(3), None, 25, 0, 0, 4), // width 0 is taken as 1
+            (None, None, None, 25, 0, 13, 25),
+            (Some(40), None, None, 25, 0, 13, 4), // ceil(41 / 13)
+            (Some(38), None, None, 25, 0, 13, 3), // 39 = three rows
+            (Some(39), None, None, 25, 0, 13, 4), // one more varbind: a row more
+            (Some(40), None, None, 25, 6, 13, 3), // the non-repeaters take room too
+            (Some(40), None, None, 3, 0, 13, 3),  // never above the configured
+            (None, Some(331), None, 25, 6, 13, 13), // halfway to nothing: 165 -> 13 rows
+            (None, Some(162), None, 25, 6, 13, 6), // 81 -> 6 rows (84 < 162)
+            (None, Some(71), Some(32), 25, 0, 13, 4), // halfway 51, rounded up: 52 < 71
+            (None, Some(66), Some(52), 25, 0, 13, 5), // 59 -> 5 rows = 65 < 66
+            (None, Some(65), Some(52), 25, 0, 13, 4), // a row apart: stay at what fits
+            (None, Some(60), Some(52), 25, 6, 13, 3), // (52 - 6) / 13
+            (None, Some(14), None, 25, 0, 13, 1), // at least one
+            (Some(400), Some(66), Some(52), 25, 0, 13, 5),
+            (Some(3), None, None, 25, 0, 0, 4), // width 0 is taken as 1
         ];
-        for (truncated_at, fits, configured, nr, width, want) in cases {
-            let l = Learned { truncated_at, fits };
+        for (truncated_at, too_big_at, fits, configured, nr, width, want) in cases {
+            let l = Learned {
+                truncated_at,
+                too_big_at,
+                fits,
+            };
             assert_eq!(
                 l.repetitions(configured, nr, width),
                 want,
@@ -628,7 +672,7 @@ mod tests {
         assert!(first.columns.iter().all(|c| c.len() == 100));
         let asks = std::mem::take(&mut *fake.calls.lock().unwrap());
         assert_eq!(asks[0], 25, "nothing learned yet: {asks:?}");
-        // Learned from the first reply: 40 varbinds = 10 rows; ask 11.
+        // Learned from the first reply: 40 varbinds = 10 rows; ask 11, just beyond.
         assert!(asks[1..].iter().all(|&r| r == 11), "{asks:?}");
         assert_eq!(
             fake.limits.as_ref().unwrap().learned().truncated_at,
@@ -645,6 +689,18 @@ mod tests {
     }
 
     #[test]
+    fn replies_cut_mid_row_keep_the_columns_together() {
+        // 10 varbinds per reply, 4 columns: every reply ends mid-row. Columns must stay
+        // within a row of each other, or the last one ends up alone at 3 per request.
+        let mut fake = big_table(4, 100);
+        fake.truncate_at = 10;
+        let w = block_on(walk_columns(&fake, &columns_of(4), 3, 1000)).unwrap();
+        assert!(w.columns.iter().all(|c| c.len() == 100));
+        // 400 varbinds at 10 per reply, and one request that sees the end.
+        assert!(w.requests <= 41, "{} requests", w.requests);
+    }
+
+    #[test]
     fn full_replies_grow_a_learned_ask() {
         // Learned 20 in an earlier poll; the agent now sends 40.
         let mut fake = big_table(4, 100);
@@ -655,27 +711,36 @@ mod tests {
         let w = block_on(walk_columns(&fake, &columns_of(4), 25, 1000)).unwrap();
         assert!(w.columns.iter().all(|c| c.len() == 100));
         let asks = fake.calls.lock().unwrap().clone();
-        assert_eq!(asks[0], 6, "{asks:?}"); // ceil(20 / 4) + 1
+        assert_eq!(asks[0], 6, "{asks:?}"); // ceil(21 / 4)
         assert_eq!(*asks.last().unwrap(), 11, "{asks:?}");
     }
 
     #[test]
     fn too_big_is_learned_once() {
-        // An agent that answers tooBig above 60 varbinds (13 columns).
-        let mut fake = big_table(13, 50);
+        // An agent that answers tooBig above 60 varbinds (13 columns of 100 rows).
+        let mut fake = big_table(13, 100);
         fake.too_big_above = 60;
         fake.limits = Some(ReplyLimits::default());
         let cols = columns_of(13);
         let first = block_on(walk_columns(&fake, &cols, 25, 1000)).unwrap();
-        assert!(first.columns.iter().all(|c| c.len() == 50));
+        assert!(first.columns.iter().all(|c| c.len() == 100));
         let asks = std::mem::take(&mut *fake.calls.lock().unwrap());
-        // 325 -> tooBig, 156 -> tooBig, 78 -> tooBig, 39 fits.
-        assert_eq!(&asks[..4], &[25, 12, 6, 3], "{asks:?}");
+        // Bisecting in rows of 13: 325 refused, 169 refused, 91 refused, 52 fits, 78 and 65
+        // refused; 52 and 65 are a row apart: 4 repetitions from then on, the most whole
+        // rows that fit in 60.
+        assert_eq!(&asks[..6], &[25, 13, 7, 4, 6, 5], "{asks:?}");
+        assert!(asks[6..].iter().all(|&r| r == 4), "{asks:?}");
+        let learned = fake.limits.as_ref().unwrap().learned();
+        assert_eq!((learned.too_big_at, learned.fits), (Some(65), Some(52)));
+        // The next walk asks 4 from its first request and is never refused.
         let second = block_on(walk_columns(&fake, &cols, 25, 1000)).unwrap();
-        assert!(second.columns.iter().all(|c| c.len() == 50));
+        assert!(second.columns.iter().all(|c| c.len() == 100));
         let asks2 = fake.calls.lock().unwrap().clone();
-        assert!(asks2.iter().all(|&r| r == 3), "no tooBig again: {asks2:?}");
-        assert_eq!(second.requests, first.requests - 3);
+        assert!(asks2.iter().all(|&r| r == 4), "no tooBig again: {asks2:?}");
+        // 1,300 rows at 52 per request, and one that sees the end; the first walk had its
+        // five refused requests more.
+        assert_eq!(second.requests, 26);
+        assert_eq!(first.requests, second.requests + 5);
     }
 
     #[test]
