@@ -1,11 +1,13 @@
 //! SNMP: owned types, the client, and table walks. No other module names `async_snmp`.
 
+pub mod ber;
 mod client;
 mod error;
 mod types;
+mod udp;
 pub mod walk;
 
-pub use client::{decode_message, Engine, Session, SnmpStats};
+pub use client::{decode_message, decode_with_async_snmp, Engine, Session, SnmpStats};
 pub use error::SnmpError;
 pub use types::{Oid, OidError, Value};
 pub use walk::{

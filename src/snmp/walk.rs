@@ -54,6 +54,9 @@ pub trait Requester {
 #[derive(Debug, Default)]
 pub struct ReplyLimits {
     learned: Mutex<Learned>,
+    /// Rows each column had in its last walk: the next walk allocates them at once
+    /// instead of growing (and copying) its row vectors as the replies come.
+    rows: Mutex<Vec<(Oid, usize)>>,
 }
 
 /// The learned facts of a [`ReplyLimits`], in varbinds per reply (not repetitions: one
@@ -82,6 +85,23 @@ impl ReplyLimits {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Learned> {
         self.learned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rows `column` had in its last walk (0 if never walked).
+    fn rows_hint(&self, column: &Oid) -> usize {
+        let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        rows.iter().find(|(c, _)| c == column).map_or(0, |r| r.1)
+    }
+
+    /// Remembers how many rows `column` had.
+    fn note_rows(&self, column: &Oid, n: usize) {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = rows.iter_mut().find(|(c, _)| c == column) {
+            r.1 = n;
+        } else if rows.len() < 256 {
+            // A device walks a few dozen columns at most; past that, remember no more.
+            rows.push((column.clone(), n));
+        }
     }
 
     /// The repetitions to ask for: `configured`, lowered by what the agent is known to send.
@@ -146,6 +166,11 @@ impl Learned {
     }
 }
 
+/// Where a column's walk goes on: after its last row, or from the column itself.
+fn last_oid<'a>(rows: &'a [(Oid, Value)], column: &'a Oid) -> &'a Oid {
+    rows.last().map_or(column, |(oid, _)| oid)
+}
+
 /// The rows of each walked column, plus anything odd the agent did that did not fail it.
 #[derive(Debug, Default)]
 pub struct Walked {
@@ -191,10 +216,17 @@ pub async fn walk_columns_with<R: Requester>(
     let limits = if v1 { None } else { session.reply_limits() };
     let mut pending_scalars = scalars.len();
     let mut out = Walked {
-        columns: vec![Vec::new(); columns.len()],
+        columns: columns
+            .iter()
+            .map(|c| {
+                // A little room over last time's rows: a table that grew by a few
+                // interfaces is not copied to grow.
+                let n = limits.map_or(0, |l| l.rows_hint(c));
+                Vec::with_capacity(if n == 0 { 0 } else { n + n / 16 + 1 })
+            })
+            .collect(),
         ..Walked::default()
     };
-    let mut cursors: Vec<Oid> = columns.to_vec();
     let mut active: Vec<usize> = (0..columns.len()).collect();
     let mut max_rep = max_repetitions.max(1);
     let mut request: Vec<Oid> = Vec::with_capacity(scalars.len() + columns.len());
@@ -209,7 +241,12 @@ pub async fn walk_columns_with<R: Requester>(
         active.sort_by_key(|&c| out.columns[c].len());
         request.clear();
         request.extend_from_slice(&scalars[..pending_scalars]);
-        request.extend(active.iter().map(|&c| cursors[c].clone()));
+        // Each column goes on from its last row (from the column itself at first).
+        request.extend(
+            active
+                .iter()
+                .map(|&c| last_oid(&out.columns[c], &columns[c]).clone()),
+        );
         let non_repeaters = pending_scalars as u32;
         let width = active.len() as u32;
         // With limits to learn into, they drive the ask (bisecting after tooBig); without,
@@ -272,10 +309,11 @@ pub async fn walk_columns_with<R: Requester>(
                 done[slot] = true;
                 continue;
             }
-            if oid <= cursors[c] {
+            let last = last_oid(&out.columns[c], &columns[c]);
+            if oid <= *last {
                 out.warnings.push(format!(
-                    "agent returned non-increasing OID {oid} after {} while walking {}; column cut short",
-                    cursors[c], columns[c]
+                    "agent returned non-increasing OID {oid} after {last} while walking {}; column cut short",
+                    columns[c]
                 ));
                 done[slot] = true;
                 continue;
@@ -286,7 +324,6 @@ pub async fn walk_columns_with<R: Requester>(
                     limit: max_rows_per_column,
                 });
             }
-            cursors[c] = oid.clone();
             out.columns[c].push((oid, value));
             progressed = true;
         }
@@ -303,6 +340,11 @@ pub async fn walk_columns_with<R: Requester>(
             slot += 1;
             keep
         });
+    }
+    if let Some(l) = limits {
+        for (c, rows) in columns.iter().zip(&out.columns) {
+            l.note_rows(c, rows.len());
+        }
     }
     Ok(out)
 }
