@@ -323,46 +323,51 @@ fn unsigned(b: &[u8]) -> Option<u64> {
 fn decode_oid(r: &Reader<'_>) -> Result<Oid, BerError> {
     let b = r.data;
     let mut arcs: smallvec::SmallVec<[u32; super::types::INLINE_ARCS]> = smallvec::SmallVec::new();
-    let mut i = 0;
-    let mut first = true;
+    if b.is_empty() {
+        return Ok(Oid::from_inline(arcs));
+    }
+    // The first sub-identifier holds two arcs and may reach 2.4294967295 = 4294967375.
+    let (first, mut i) =
+        subid(b, 0, u64::from(u32::MAX) + 80).ok_or_else(|| r.err("bad OID sub-identifier"))?;
+    let (a, rest) = match first {
+        0..40 => (0, first),
+        40..80 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    arcs.push(a);
+    arcs.push(rest as u32);
     while i < b.len() {
-        let mut v: u64 = 0;
-        loop {
-            let Some(&x) = b.get(i) else {
-                return Err(r.err("truncated OID sub-identifier"));
-            };
+        // Most arcs are below 128: one octet.
+        if b[i] < 0x80 {
+            arcs.push(u32::from(b[i]));
             i += 1;
-            // The first sub-identifier may reach 2.4294967295 = 4294967375.
-            let max = if first {
-                u64::from(u32::MAX) + 80
-            } else {
-                u64::from(u32::MAX)
-            };
-            if v > (max - u64::from(x & 0x7f)) >> 7 {
-                return Err(r.err("OID sub-identifier overflows"));
-            }
-            v = (v << 7) | u64::from(x & 0x7f);
-            if x & 0x80 == 0 {
-                break;
-            }
-        }
-        if first {
-            let (a, b) = match v {
-                0..40 => (0, v),
-                40..80 => (1, v - 40),
-                _ => (2, v - 80),
-            };
-            arcs.push(a);
-            arcs.push(u32::try_from(b).map_err(|_| r.err("OID arc overflows"))?);
-            first = false;
         } else {
+            let (v, next) =
+                subid(b, i, u64::from(u32::MAX)).ok_or_else(|| r.err("bad OID sub-identifier"))?;
             arcs.push(v as u32);
+            i = next;
         }
         if arcs.len() > MAX_ARCS {
             return Err(r.err("OID of more than 128 arcs"));
         }
     }
     Ok(Oid::from_inline(arcs))
+}
+
+/// The base-128 sub-identifier at `b[i..]`, at most `max`, and the offset after it.
+fn subid(b: &[u8], mut i: usize, max: u64) -> Option<(u64, usize)> {
+    let mut v: u64 = 0;
+    loop {
+        let x = *b.get(i)?;
+        i += 1;
+        if v > (max - u64::from(x & 0x7f)) >> 7 {
+            return None;
+        }
+        v = (v << 7) | u64::from(x & 0x7f);
+        if x & 0x80 == 0 {
+            return Some((v, i));
+        }
+    }
 }
 
 /// One value; `r` is positioned at its tag, inside its varbind (the varbind's end bounds
@@ -472,6 +477,31 @@ pub(crate) struct Response {
 impl Envelope<'_> {
     /// Decodes the rest of the PDU.
     pub(crate) fn response(&self) -> Result<Response, BerError> {
+        let mut varbinds = Vec::new();
+        let (error_status, error_index) = self.response_into(&mut varbinds)?;
+        Ok(Response {
+            error_status,
+            error_index,
+            varbinds,
+        })
+    }
+
+    /// Decodes the rest of the PDU, appending its varbinds to `varbinds` (a buffer reused
+    /// from reply to reply: a walk then allocates none per request); returns the error
+    /// status and index. On an error, `varbinds` is left as it was.
+    pub(crate) fn response_into(
+        &self,
+        varbinds: &mut Vec<(Oid, Value)>,
+    ) -> Result<(i64, i64), BerError> {
+        let before = varbinds.len();
+        let result = self.decode_into(varbinds);
+        if result.is_err() {
+            varbinds.truncate(before);
+        }
+        result
+    }
+
+    fn decode_into(&self, varbinds: &mut Vec<(Oid, Value)>) -> Result<(i64, i64), BerError> {
         let mut r = self.rest;
         let error_status = r.integer("error status expected")?;
         let error_index = r.integer("error index expected")?;
@@ -479,8 +509,6 @@ impl Envelope<'_> {
         if !r.is_empty() {
             return Err(r.err("bytes after the varbind list"));
         }
-        // A varbind takes at least 12 octets on the wire (a short OID and a value).
-        let mut varbinds = Vec::with_capacity(list.remaining() / 12 + 1);
         while !list.is_empty() {
             let mut vb = list.expect(SEQUENCE, "varbind expected")?;
             let oid = decode_oid(&vb.expect(OBJECT_IDENTIFIER, "varbind name expected")?)?;
@@ -490,11 +518,7 @@ impl Envelope<'_> {
             }
             varbinds.push((oid, value));
         }
-        Ok(Response {
-            error_status,
-            error_index,
-            varbinds,
-        })
+        Ok((error_status, error_index))
     }
 }
 

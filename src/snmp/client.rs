@@ -437,7 +437,11 @@ impl Session {
     /// (SNMPv1's noSuchName is returned as an error for the caller to handle).
     pub async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
-            Backend::Community { .. } => self.exchange(ber::GET, oids, 0, 0).await,
+            Backend::Community { .. } => {
+                let mut out = Vec::new();
+                self.exchange(ber::GET, oids, 0, 0, &mut out).await?;
+                Ok(out)
+            }
             Backend::Usm(client) => {
                 let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
                 self.run_usm(client, || async {
@@ -459,14 +463,16 @@ impl Session {
 
     /// One SNMPv1/v2c request: sent, retransmitted after each timeout with the retry
     /// backoff (the same request id, so a late reply to any copy counts), answered by
-    /// the first reply from the agent's address with that id.
+    /// the first reply from the agent's address with that id, whose varbinds are
+    /// appended to `out`.
     async fn exchange(
         &self,
         pdu: u8,
         oids: &[Oid],
         non_repeaters: u32,
         max_repetitions: u32,
-    ) -> Result<Vec<(Oid, Value)>, SnmpError> {
+        out: &mut Vec<(Oid, Value)>,
+    ) -> Result<(), SnmpError> {
         let Backend::Community {
             version,
             community,
@@ -484,7 +490,13 @@ impl Session {
             .map_err(|_| SnmpError::Other("engine shut down".into()))?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let request_id = engine.request_id();
-        let mut datagram = Vec::new();
+        let network = |e: std::io::Error| {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            SnmpError::Network(e.to_string())
+        };
+        let pool = &engine.pool;
+        let mut sock = pool.take(addr).map_err(network)?;
+        let mut datagram = std::mem::take(&mut sock.send_buf);
         ber::encode_request(
             &mut datagram,
             &ber::Request {
@@ -497,12 +509,35 @@ impl Session {
                 oids,
             },
         );
+        let result = self
+            .send_and_receive(&mut sock, &datagram, request_id, out)
+            .await;
+        sock.send_buf = datagram;
+        result
+    }
+
+    /// The attempts of one exchange on `sock`.
+    async fn send_and_receive(
+        &self,
+        sock: &mut super::udp::Checkout<'_>,
+        datagram: &[u8],
+        request_id: i32,
+        out: &mut Vec<(Oid, Value)>,
+    ) -> Result<(), SnmpError> {
+        let Backend::Community {
+            version,
+            community,
+            addr,
+            engine,
+        } = &self.backend
+        else {
+            unreachable!("exchange is the v1/v2c path");
+        };
+        let (version, addr, pool) = (*version, *addr, &engine.pool);
         let network = |e: std::io::Error| {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             SnmpError::Network(e.to_string())
         };
-        let pool = &engine.pool;
-        let mut sock = pool.take(addr).map_err(network)?;
         let (initial, max) = backoff(self.timeout);
         for attempt in 0..self.attempts {
             if attempt > 0 {
@@ -511,9 +546,9 @@ impl Session {
                 let delay = (initial * 2u32.saturating_pow(attempt - 1)).min(max);
                 tokio::time::sleep(delay.mul_f64(jitter).min(max)).await;
             }
-            sock.send_to(&datagram, addr).await.map_err(network)?;
+            sock.send_to(datagram, addr).await.map_err(network)?;
             let reply = sock.recv_until(|d, from| {
-                let reply = (from == addr)
+                let status = (from == addr)
                     .then(|| ber::envelope(d).ok())
                     .flatten()
                     .filter(|e| {
@@ -522,14 +557,14 @@ impl Session {
                             && e.pdu == ber::RESPONSE
                             && e.request_id == i64::from(request_id)
                     })
-                    .and_then(|e| e.response().ok());
-                if reply.is_none() {
+                    .and_then(|e| e.response_into(out).ok());
+                if status.is_none() {
                     pool.discard();
                 }
-                reply
+                status
             });
             match tokio::time::timeout(self.timeout, reply).await {
-                Ok(Ok(r)) => return self.response(r),
+                Ok(Ok((status, index))) => return self.status(status, index),
                 Ok(Err(e)) => return Err(network(e)),
                 Err(_) => {}
             }
@@ -541,15 +576,15 @@ impl Session {
         })
     }
 
-    /// A v1/v2c Response: its varbinds, or its error status as an error.
-    fn response(&self, r: ber::Response) -> Result<Vec<(Oid, Value)>, SnmpError> {
+    /// A v1/v2c Response's error status as an error (0: none).
+    fn status(&self, status: i64, index: i64) -> Result<(), SnmpError> {
         self.answered.store(true, Ordering::Relaxed);
-        if r.error_status == 0 {
-            return Ok(r.varbinds);
+        if status == 0 {
+            return Ok(());
         }
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
-        let index = u32::try_from(r.error_index).unwrap_or(0);
-        Err(match r.error_status {
+        let index = u32::try_from(index).unwrap_or(0);
+        Err(match status {
             1 => SnmpError::TooBig,
             2 => SnmpError::NoSuchName { index },
             s => SnmpError::Status {
@@ -649,6 +684,25 @@ impl Requester for Session {
         self.v1
     }
 
+    async fn get_bulk_into(
+        &self,
+        oids: &[Oid],
+        non_repeaters: u32,
+        max_repetitions: u32,
+        out: &mut Vec<(Oid, Value)>,
+    ) -> Result<(), SnmpError> {
+        match &self.backend {
+            Backend::Community { .. } => {
+                self.exchange(ber::GET_BULK, oids, non_repeaters, max_repetitions, out)
+                    .await
+            }
+            Backend::Usm(_) => {
+                out.extend(self.get_bulk(oids, non_repeaters, max_repetitions).await?);
+                Ok(())
+            }
+        }
+    }
+
     fn reply_limits(&self) -> Option<&ReplyLimits> {
         Some(&self.limits)
     }
@@ -661,8 +715,16 @@ impl Requester for Session {
     ) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
             Backend::Community { .. } => {
-                self.exchange(ber::GET_BULK, oids, non_repeaters, max_repetitions)
-                    .await
+                let mut out = Vec::new();
+                self.exchange(
+                    ber::GET_BULK,
+                    oids,
+                    non_repeaters,
+                    max_repetitions,
+                    &mut out,
+                )
+                .await?;
+                Ok(out)
             }
             Backend::Usm(client) => {
                 let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
@@ -676,7 +738,11 @@ impl Requester for Session {
 
     async fn get_next(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
-            Backend::Community { .. } => self.exchange(ber::GET_NEXT, oids, 0, 0).await,
+            Backend::Community { .. } => {
+                let mut out = Vec::new();
+                self.exchange(ber::GET_NEXT, oids, 0, 0, &mut out).await?;
+                Ok(out)
+            }
             Backend::Usm(client) => {
                 let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
                 self.run_usm(client, || async {

@@ -24,11 +24,13 @@ use tokio::io::unix::AsyncFd;
 /// Largest datagram read (the UDP maximum).
 const RECV_BYTES: usize = 65_536;
 
-/// One pooled socket and its receive buffer.
+/// One pooled socket and its buffers.
 pub(crate) struct Socket {
     fd: AsyncFd<UdpSocket>,
     buf: Vec<u8>,
     port: u16,
+    /// For the request being sent (kept to be reused).
+    pub(crate) send_buf: Vec<u8>,
 }
 
 impl Socket {
@@ -46,6 +48,7 @@ impl Socket {
             // Capacity only: pages are touched as far as replies reach.
             buf: Vec::with_capacity(RECV_BYTES),
             port,
+            send_buf: Vec::new(),
         })
     }
 

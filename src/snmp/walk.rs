@@ -47,6 +47,24 @@ pub trait Requester {
     fn reply_limits(&self) -> Option<&ReplyLimits> {
         None
     }
+    /// [`Requester::get_bulk`] with the reply's varbinds appended to `out`, a buffer the
+    /// walk reuses for all its requests (a reply's vector is 10-20 kB: allocating one per
+    /// request touched fresh pages). The default calls `get_bulk`.
+    fn get_bulk_into(
+        &self,
+        oids: &[Oid],
+        non_repeaters: u32,
+        max_repetitions: u32,
+        out: &mut Vec<(Oid, Value)>,
+    ) -> impl std::future::Future<Output = Result<(), SnmpError>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            out.extend(self.get_bulk(oids, non_repeaters, max_repetitions).await?);
+            Ok(())
+        }
+    }
 }
 
 /// What one agent's GETBULK replies are known to hold, learned by walks and kept across
@@ -188,7 +206,7 @@ pub struct Walked {
 /// Walks `columns` together. `max_rows_per_column` bounds the rows kept of each column
 /// (endless tables; [`DEFAULT_MAX_ROWS_PER_COLUMN`] unless configured): one column over it
 /// fails the walk with [`SnmpError::TooManyRows`] naming that column.
-pub async fn walk_columns<R: Requester>(
+pub async fn walk_columns<R: Requester + Sync>(
     session: &R,
     columns: &[Oid],
     max_repetitions: u32,
@@ -204,7 +222,7 @@ pub async fn walk_columns<R: Requester>(
 ///
 /// `max_repetitions` is the most ever asked; the session's [`ReplyLimits`] (if any) lower
 /// it to what the agent is known to send, and learn from this walk's replies.
-pub async fn walk_columns_with<R: Requester>(
+pub async fn walk_columns_with<R: Requester + Sync>(
     session: &R,
     scalars: &[Oid],
     columns: &[Oid],
@@ -231,6 +249,7 @@ pub async fn walk_columns_with<R: Requester>(
     let mut max_rep = max_repetitions.max(1);
     let mut request: Vec<Oid> = Vec::with_capacity(scalars.len() + columns.len());
     let mut done: Vec<bool> = Vec::with_capacity(columns.len());
+    let mut reply: Vec<(Oid, Value)> = Vec::new();
 
     while !active.is_empty() {
         // Columns that are behind go first. A reply cut by the agent's size cap ends
@@ -256,13 +275,16 @@ pub async fn walk_columns_with<R: Requester>(
         });
         let asked = non_repeaters.saturating_add(reps.saturating_mul(width));
         out.requests += 1;
-        let reply = if v1 {
-            session.get_next(&request).await
+        reply.clear();
+        let result = if v1 {
+            session.get_next(&request).await.map(|v| reply = v)
         } else {
-            session.get_bulk(&request, non_repeaters, reps).await
+            session
+                .get_bulk_into(&request, non_repeaters, reps, &mut reply)
+                .await
         };
-        let varbinds = match reply {
-            Ok(v) => v,
+        match result {
+            Ok(()) => {}
             Err(SnmpError::TooBig) if reps > 1 => {
                 max_rep = (reps / 2).max(1);
                 if let Some(l) = limits {
@@ -278,21 +300,19 @@ pub async fn walk_columns_with<R: Requester>(
                 continue;
             }
             Err(e) => return Err(e),
-        };
-        if varbinds.is_empty() {
+        }
+        if reply.is_empty() {
             return Err(SnmpError::NoProgress(format!(
                 "empty response while walking {}",
                 columns[active[0]]
             )));
         }
         if let Some(l) = limits {
-            let ended = varbinds
-                .iter()
-                .any(|(_, v)| matches!(v, Value::EndOfMibView));
-            l.note_reply(asked, varbinds.len() as u32, ended);
+            let ended = reply.iter().any(|(_, v)| matches!(v, Value::EndOfMibView));
+            l.note_reply(asked, reply.len() as u32, ended);
         }
 
-        let mut varbinds = varbinds.into_iter();
+        let mut varbinds = reply.drain(..);
         // Non-repeaters come first in the reply (RFC 3416 4.2.3); they are asked once.
         out.scalars.extend(varbinds.by_ref().take(pending_scalars));
         pending_scalars = 0;
