@@ -448,11 +448,11 @@ pub(crate) fn envelope(datagram: &[u8]) -> Result<Envelope<'_>, BerError> {
     let community = msg.expect(OCTET_STRING, "community expected")?.data;
     let at = msg;
     let (pdu, len) = msg.header()?;
-    // SNMPv1: GetRequest .. Trap (RFC 1157); v2c: GetRequest .. Report without the v1
-    // Trap (RFC 3416).
+    // SNMPv1: GetRequest .. Trap (RFC 1157); v2c: GetRequest .. SNMPv2-Trap without the
+    // v1 Trap (RFC 3416; a Report belongs to SNMPv3).
     let known = match version {
         VERSION_1 => (GET..=TRAP_V1).contains(&pdu),
-        _ => (GET..=0xa8).contains(&pdu) && pdu != TRAP_V1,
+        _ => (GET..=0xa7).contains(&pdu) && pdu != TRAP_V1,
     };
     if !known {
         return Err(at.err("not a PDU of this version"));
@@ -954,13 +954,17 @@ mod tests {
         let mut bad = good.clone();
         bad[13] = 0x30;
         assert!(envelope(&bad).is_err());
-        // PDUs of the other version (found by the fuzzer: a v1 message with a v2 Trap).
-        let (mut v1_trap2, mut v2c_trap1) = (good.clone(), good.clone());
+        // PDUs of another version (found by the fuzzer: a v1 message with an SNMPv2-Trap,
+        // a v2c one with a Report).
+        let (mut v1_trap2, mut v2c_trap1, mut v2c_report) =
+            (good.clone(), good.clone(), good.clone());
         v1_trap2[4] = 0;
         v1_trap2[13] = 0xa7;
         v2c_trap1[13] = TRAP_V1;
+        v2c_report[13] = 0xa8;
         assert!(envelope(&v1_trap2).is_err());
         assert!(envelope(&v2c_trap1).is_err());
+        assert!(envelope(&v2c_report).is_err());
         let mut v1_response = good.clone();
         v1_response[4] = 0;
         assert_eq!(envelope(&v1_response).unwrap().version, VERSION_1);
