@@ -193,16 +193,18 @@ impl Engine {
     ) -> Result<Session, SnmpError> {
         let retries = retries.min(lib::MAX_RETRIES);
         let backend = match &auth.kind {
-            AuthKind::V1 { community } | AuthKind::V2c { community } => Backend::Community {
-                version: if matches!(auth.kind, AuthKind::V1 { .. }) {
-                    ber::VERSION_1
-                } else {
-                    ber::VERSION_2C
-                },
-                community: community.expose().as_bytes().to_vec(),
-                addr,
-                engine: self.inner.clone(),
-            },
+            AuthKind::V1 { community } | AuthKind::V2c { community } => {
+                Backend::Community(Community {
+                    version: if matches!(auth.kind, AuthKind::V1 { .. }) {
+                        ber::VERSION_1
+                    } else {
+                        ber::VERSION_2C
+                    },
+                    community: community.expose().as_bytes().to_vec(),
+                    addr,
+                    engine: self.inner.clone(),
+                })
+            }
             AuthKind::V3(_) => Backend::Usm(self.usm_client(addr, auth, timeout, retries).await?),
         };
         Ok(Session {
@@ -407,15 +409,18 @@ pub struct Session {
 /// How a session talks to its agent.
 enum Backend {
     /// SNMPv1/v2c: octopoll's own encoding over the engine's socket pool.
-    Community {
-        /// [`ber::VERSION_1`] or [`ber::VERSION_2C`].
-        version: i64,
-        community: Vec<u8>,
-        addr: SocketAddr,
-        engine: Arc<EngineInner>,
-    },
+    Community(Community),
     /// SNMPv3: async-snmp's client (USM).
     Usm(lib::Client<lib::UdpHandle>),
+}
+
+/// An SNMPv1/v2c agent.
+struct Community {
+    /// [`ber::VERSION_1`] or [`ber::VERSION_2C`].
+    version: i64,
+    community: Vec<u8>,
+    addr: SocketAddr,
+    engine: Arc<EngineInner>,
 }
 
 impl Session {
@@ -437,9 +442,9 @@ impl Session {
     /// (SNMPv1's noSuchName is returned as an error for the caller to handle).
     pub async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
-            Backend::Community { .. } => {
+            Backend::Community(c) => {
                 let mut out = Vec::new();
-                self.exchange(ber::GET, oids, 0, 0, &mut out).await?;
+                self.exchange(c, ber::GET, oids, 0, 0, &mut out).await?;
                 Ok(out)
             }
             Backend::Usm(client) => {
@@ -456,7 +461,7 @@ impl Session {
     /// engine ID); the next request rediscovers it. Nothing to forget on v1/v2c.
     pub async fn rediscover(&self) -> Result<(), SnmpError> {
         match &self.backend {
-            Backend::Community { .. } => Ok(()),
+            Backend::Community(_) => Ok(()),
             Backend::Usm(client) => client.rediscover_engine().await.map_err(map_error),
         }
     }
@@ -467,41 +472,27 @@ impl Session {
     /// appended to `out`.
     async fn exchange(
         &self,
+        c: &Community,
         pdu: u8,
         oids: &[Oid],
         non_repeaters: u32,
         max_repetitions: u32,
         out: &mut Vec<(Oid, Value)>,
     ) -> Result<(), SnmpError> {
-        let Backend::Community {
-            version,
-            community,
-            addr,
-            engine,
-        } = &self.backend
-        else {
-            unreachable!("exchange is the v1/v2c path");
-        };
-        let (version, addr) = (*version, *addr);
         let _permit = self
             .in_flight
             .acquire()
             .await
             .map_err(|_| SnmpError::Other("engine shut down".into()))?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let request_id = engine.request_id();
-        let network = |e: std::io::Error| {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            SnmpError::Network(e.to_string())
-        };
-        let pool = &engine.pool;
-        let mut sock = pool.take(addr).map_err(network)?;
+        let request_id = c.engine.request_id();
+        let mut sock = c.engine.pool.take(c.addr).map_err(|e| self.network(e))?;
         let mut datagram = std::mem::take(&mut sock.send_buf);
         ber::encode_request(
             &mut datagram,
             &ber::Request {
-                version,
-                community,
+                version: c.version,
+                community: &c.community,
                 pdu,
                 request_id,
                 non_repeaters,
@@ -510,62 +501,57 @@ impl Session {
             },
         );
         let result = self
-            .send_and_receive(&mut sock, &datagram, request_id, out)
+            .send_and_receive(c, &mut sock, &datagram, request_id, out)
             .await;
         sock.send_buf = datagram;
         result
     }
 
+    /// A network error, counted.
+    fn network(&self, e: std::io::Error) -> SnmpError {
+        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        SnmpError::Network(e.to_string())
+    }
+
     /// The attempts of one exchange on `sock`.
     async fn send_and_receive(
         &self,
+        c: &Community,
         sock: &mut super::udp::Checkout<'_>,
         datagram: &[u8],
         request_id: i32,
         out: &mut Vec<(Oid, Value)>,
     ) -> Result<(), SnmpError> {
-        let Backend::Community {
-            version,
-            community,
-            addr,
-            engine,
-        } = &self.backend
-        else {
-            unreachable!("exchange is the v1/v2c path");
-        };
-        let (version, addr, pool) = (*version, *addr, &engine.pool);
-        let network = |e: std::io::Error| {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            SnmpError::Network(e.to_string())
-        };
         let (initial, max) = backoff(self.timeout);
         for attempt in 0..self.attempts {
             if attempt > 0 {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                let jitter = jitter_factor(engine.request_id() as u32);
+                let jitter = jitter_factor(c.engine.request_id() as u32);
                 let delay = (initial * 2u32.saturating_pow(attempt - 1)).min(max);
                 tokio::time::sleep(delay.mul_f64(jitter).min(max)).await;
             }
-            sock.send_to(datagram, addr).await.map_err(network)?;
+            sock.send_to(datagram, c.addr)
+                .await
+                .map_err(|e| self.network(e))?;
             let reply = sock.recv_until(|d, from| {
-                let status = (from == addr)
+                let status = (from == c.addr)
                     .then(|| ber::envelope(d).ok())
                     .flatten()
                     .filter(|e| {
-                        e.version == version
-                            && e.community == community.as_slice()
+                        e.version == c.version
+                            && e.community == c.community.as_slice()
                             && e.pdu == ber::RESPONSE
                             && e.request_id == i64::from(request_id)
                     })
                     .and_then(|e| e.response_into(out).ok());
                 if status.is_none() {
-                    pool.discard();
+                    c.engine.pool.discard();
                 }
                 status
             });
             match tokio::time::timeout(self.timeout, reply).await {
                 Ok(Ok((status, index))) => return self.status(status, index),
-                Ok(Err(e)) => return Err(network(e)),
+                Ok(Err(e)) => return Err(self.network(e)),
                 Err(_) => {}
             }
         }
@@ -692,8 +678,8 @@ impl Requester for Session {
         out: &mut Vec<(Oid, Value)>,
     ) -> Result<(), SnmpError> {
         match &self.backend {
-            Backend::Community { .. } => {
-                self.exchange(ber::GET_BULK, oids, non_repeaters, max_repetitions, out)
+            Backend::Community(c) => {
+                self.exchange(c, ber::GET_BULK, oids, non_repeaters, max_repetitions, out)
                     .await
             }
             Backend::Usm(_) => {
@@ -714,9 +700,10 @@ impl Requester for Session {
         max_repetitions: u32,
     ) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
-            Backend::Community { .. } => {
+            Backend::Community(c) => {
                 let mut out = Vec::new();
                 self.exchange(
+                    c,
                     ber::GET_BULK,
                     oids,
                     non_repeaters,
@@ -738,9 +725,10 @@ impl Requester for Session {
 
     async fn get_next(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
-            Backend::Community { .. } => {
+            Backend::Community(c) => {
                 let mut out = Vec::new();
-                self.exchange(ber::GET_NEXT, oids, 0, 0, &mut out).await?;
+                self.exchange(c, ber::GET_NEXT, oids, 0, 0, &mut out)
+                    .await?;
                 Ok(out)
             }
             Backend::Usm(client) => {
