@@ -13,6 +13,7 @@
 
 use super::view::View;
 use super::DeviceStats;
+use crate::snmp::ber::{int_content_size, tlv_size as tlv};
 use async_snmp::message::{CommunityMessage, CommunityPdu};
 use async_snmp::{
     CommunityVersion, DecodeConfig, Oid, Pdu, PduBody, PduType, StandardPduType, Value, VarBind,
@@ -48,35 +49,12 @@ impl Cap {
     }
 }
 
-/// Bytes of a BER length field for `n` content bytes.
-fn length_size(n: usize) -> usize {
-    match n {
-        0..=127 => 1,
-        128..=255 => 2,
-        256..=65_535 => 3,
-        _ => 4,
-    }
-}
-
-/// Bytes of a TLV with `n` content bytes.
-fn tlv(n: usize) -> usize {
-    1 + length_size(n) + n
-}
-
-/// Bytes of a minimally encoded INTEGER TLV holding `v`.
-fn integer_size(v: i64) -> usize {
-    let mut n = 1;
-    while n < 8 && !(-(1i64 << (8 * n - 1))..(1i64 << (8 * n - 1))).contains(&v) {
-        n += 1;
-    }
-    2 + n
-}
-
 /// Exact size of a v1/v2c Response message whose varbinds encode to `varbinds` bytes.
 fn message_size(community: usize, request_id: i32, error_index: i32, varbinds: usize) -> usize {
-    let pdu = integer_size(i64::from(request_id))
+    let integer = |v: i32| tlv(int_content_size(i64::from(v)));
+    let pdu = integer(request_id)
         + 3 // error-status, always < 128
-        + integer_size(i64::from(error_index))
+        + integer(error_index)
         + tlv(varbinds);
     tlv(3 + tlv(community) + tlv(pdu))
 }
@@ -334,6 +312,11 @@ mod tests {
         DeviceStats::default()
     }
 
+    /// The uncapped test view's reply to `request`.
+    fn ask(request: Bytes) -> Pdu {
+        decode(respond(&view(), b"public", UNCAPPED, &stats(), request, 0).unwrap())
+    }
+
     fn decode(b: Bytes) -> Pdu {
         CommunityMessage::decode(b, DecodeConfig::default())
             .expect("decodes")
@@ -377,17 +360,7 @@ mod tests {
         )
         .unwrap();
         let msg = CommunityMessage::v2c(Bytes::from_static(b"public"), req).unwrap();
-        let pdu = decode(
-            respond(
-                &view(),
-                b"public",
-                UNCAPPED,
-                &stats(),
-                msg.encode().unwrap(),
-                0,
-            )
-            .unwrap(),
-        );
+        let pdu = ask(msg.encode().unwrap());
         let vbs = pdu.varbinds();
         assert_eq!(vbs.len(), 3, "{vbs:?}");
         assert_eq!(vbs[0].value, Value::Counter64(3));
@@ -400,32 +373,12 @@ mod tests {
         let req =
             RequestPdu::get_next(Version::V1, 1, &[Oid::from_slice(&[1, 3, 6, 1, 2])]).unwrap();
         let msg = CommunityMessage::v1(Bytes::from_static(b"public"), req).unwrap();
-        let pdu = decode(
-            respond(
-                &view(),
-                b"public",
-                UNCAPPED,
-                &stats(),
-                msg.encode().unwrap(),
-                0,
-            )
-            .unwrap(),
-        );
+        let pdu = ask(msg.encode().unwrap());
         assert_eq!(pdu.varbinds()[0].value, Value::Integer(4));
         let req =
             RequestPdu::get_next(Version::V1, 2, &[Oid::from_slice(&[1, 3, 6, 1, 4])]).unwrap();
         let msg = CommunityMessage::v1(Bytes::from_static(b"public"), req).unwrap();
-        let pdu = decode(
-            respond(
-                &view(),
-                b"public",
-                UNCAPPED,
-                &stats(),
-                msg.encode().unwrap(),
-                0,
-            )
-            .unwrap(),
-        );
+        let pdu = ask(msg.encode().unwrap());
         assert_eq!(pdu.error_status(), NO_SUCH_NAME);
         assert_eq!(pdu.error_index(), 1);
     }
@@ -439,17 +392,7 @@ mod tests {
         ];
         let req = RequestPdu::get(Version::V2c, 3, &oids).unwrap();
         let msg = CommunityMessage::v2c(Bytes::from_static(b"public"), req).unwrap();
-        let pdu = decode(
-            respond(
-                &view(),
-                b"public",
-                UNCAPPED,
-                &stats(),
-                msg.encode().unwrap(),
-                0,
-            )
-            .unwrap(),
-        );
+        let pdu = ask(msg.encode().unwrap());
         let v: Vec<_> = pdu.varbinds().iter().map(|vb| vb.value.clone()).collect();
         assert_eq!(
             v,

@@ -61,7 +61,8 @@ pub struct BerError {
 
 // === encoding ===
 
-fn length_size(n: usize) -> usize {
+/// Bytes of a BER length field for `n` content bytes.
+pub(crate) fn length_size(n: usize) -> usize {
     match n {
         0..=0x7f => 1,
         0x80..=0xff => 2,
@@ -71,7 +72,8 @@ fn length_size(n: usize) -> usize {
     }
 }
 
-fn tlv_size(content: usize) -> usize {
+/// Bytes of a TLV with `content` bytes of content.
+pub(crate) fn tlv_size(content: usize) -> usize {
     1 + length_size(content) + content
 }
 
@@ -89,7 +91,7 @@ fn put_header(out: &mut Vec<u8>, tag: u8, len: usize) {
 }
 
 /// Content octets of a minimal two's complement INTEGER.
-fn int_content_size(v: i64) -> usize {
+pub(crate) fn int_content_size(v: i64) -> usize {
     let mut n = 1;
     while n < 8 && !(-(1i64 << (8 * n - 1))..(1i64 << (8 * n - 1))).contains(&v) {
         n += 1;

@@ -479,12 +479,7 @@ impl Session {
         max_repetitions: u32,
         out: &mut Vec<(Oid, Value)>,
     ) -> Result<(), SnmpError> {
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|_| SnmpError::Other("engine shut down".into()))?;
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let _permit = self.start_request().await?;
         let request_id = c.engine.request_id();
         let mut sock = c.engine.pool.take(c.addr).map_err(|e| self.network(e))?;
         let mut datagram = std::mem::take(&mut sock.send_buf);
@@ -505,6 +500,18 @@ impl Session {
             .await;
         sock.send_buf = datagram;
         result
+    }
+
+    /// Waits for one of the engine's in-flight slots and counts the request.
+    async fn start_request(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SnmpError> {
+        // The semaphore is never closed, so acquire only fails if it were.
+        let permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| SnmpError::Other("engine shut down".into()))?;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        Ok(permit)
     }
 
     /// A network error, counted.
@@ -589,13 +596,7 @@ impl Session {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = lib::Result<Vec<lib::VarBind>>>,
     {
-        // The semaphore is never closed, so acquire only fails if it were; treat as busy.
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|_| SnmpError::Other("engine shut down".into()))?;
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let _permit = self.start_request().await?;
         // Discover the agent's engine afresh for every new session instead of taking it
         // from the shared engine cache: a device replaced by one with a new engine ID
         // (same address) is then picked up by the session the poller builds after the
