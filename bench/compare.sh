@@ -3,6 +3,11 @@
 #
 #   bench/compare.sh            # from the repository root
 #
+# The simulated devices cap their replies at SIM_CAP bytes (default 1500, as common agents;
+# SIM_CAP=0 for the uncapped simulator of the runs before 2026-12: 3 requests per poll
+# instead of 11). bench/field.sh compares CPU per request and per poll on capped agents
+# and snmpsim, with the floor.
+#
 # Environment (defaults in brackets):
 #   DEVICES [1000]      devices for the paced CPU-per-poll and /metrics measurements
 #   SAT_DEVICES [5000]  simulated devices (the largest saturation step)
@@ -186,33 +191,13 @@ scrape_rounds() {
 # warm-up round (Go runtime, connection setup), not measured
 scrape_rounds 8 0 >/dev/null
 
-# collections done by snmp_exporter so far (its own summary's count)
-se_collections() {
-    curl -s --max-time 10 "http://127.0.0.1:$SE_PORT/metrics" |
-        awk '/^snmp_collection_duration_seconds_count/ { s += $2 } END { printf "%d\n", s }'
-}
-
-# paced_scrapes SECONDS: scrapes at octopoll's paced rate (DEVICES per INTERVAL), spread
-# over SE_STREAMS serial curls with --rate, for SECONDS. Prints like scrape_rounds; the
-# count comes from snmp_exporter itself (curl's own output is lost when it is stopped).
-paced_scrapes() {
-    local secs=$1 rate per_stream i k c0 c1 t0 t1 m0 m1 n0 n1
-    rate=$(calc "$DEVICES / ${INTERVAL%s}")
-    per_stream=$(awk -v r="$rate" -v n="$SE_STREAMS" 'BEGIN { printf "%d", r * 60 / n }')
-    n0=$(se_collections)
-    m0=$(cpu_ticks "$SIM_PID"); c0=$(cpu_ticks "$SE_PID"); t0=$(now)
-    for ((i = 0; i < SE_STREAMS; i++)); do
-        # Stream i takes every SE_STREAMS-th device, repeated enough for the window.
-        for ((k = 0; k < 20; k++)); do awk -v n="$SE_STREAMS" -v i="$i" 'int((NR - 1) / 2) % n == i' "$WORK/urls.txt"; done >"$WORK/urls-$i.txt"
-        timeout "$secs" curl -s --rate "$per_stream/m" --max-time 30 -K "$WORK/urls-$i.txt" >/dev/null 2>&1 &
-    done
-    wait
-    c1=$(cpu_ticks "$SE_PID"); t1=$(now); m1=$(cpu_ticks "$SIM_PID")
-    n1=$(se_collections)
-    echo "$((n1 - n0)) $((n1 - n0)) $(calc "$t1 - $t0") $((c1 - c0)) $(calc "($m1 - $m0) / $CLK_TCK / ($t1 - $t0)")"
-}
 log "snmp_exporter paced: $DEVICES scrapes per $INTERVAL over $SE_STREAMS streams, ${WINDOW}s"
-read -r ok total el ticks simc < <(paced_scrapes "$WINDOW")
+# paced: DEVICES per INTERVAL scrapes per second over SE_STREAMS streams (bench/lib.sh's
+# se_paced; the count comes from snmp_exporter itself).
+m0=$(cpu_ticks "$SIM_PID"); t0=$(now)
+read -r ok ticks el < <(se_paced "$SE_PORT" "$WORK/urls.txt" "$(calc "$DEVICES / ${INTERVAL%s}")" "$SE_STREAMS" "$WINDOW")
+simc=$(calc "($(cpu_ticks "$SIM_PID") - $m0) / $CLK_TCK / ($(now) - $t0)")
+total=$ok
 R[se_polls]=$ok; R[se_total]=$total
 R[se_cpu_s]=$(calc "$ticks / $CLK_TCK")
 R[se_cpu_per_poll_ms]=$(calc "1000 * ${R[se_cpu_s]} / $ok")

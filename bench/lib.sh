@@ -57,18 +57,21 @@ wait_http() { # URL SECONDS [PID that must stay alive]
     log "timeout waiting for $url"; return 1
 }
 
-# start_sim N BASE_PORT: starts `octopoll simulate`, waits until its config lists N devices.
-# Sets SIM_PID and SIM_YAML.
+# start_sim N BASE_PORT [SIMULATE OPTIONS...]: starts `octopoll simulate` (55 interfaces,
+# replies capped at SIM_CAP bytes, default 1500 as common agents; 0 = unlimited), waits
+# until its config lists N devices. Sets SIM_PID and SIM_YAML.
 start_sim() {
     local n=$1 base=$2 i
+    shift 2
     SIM_YAML=$WORK/sim-$base.yml
-    "$BIN" simulate --devices "$n" --interfaces 55 --listen-ip 127.0.0.1 \
-        --base-port "$base" --print-config >"$SIM_YAML" 2>"$WORK/sim-$base.err" &
+    "$BIN" simulate --devices "$n" --interfaces "${SIM_INTERFACES:-55}" --listen-ip 127.0.0.1 \
+        --base-port "$base" --max-reply-bytes "${SIM_CAP:-1500}" "$@" \
+        --print-config >"$SIM_YAML" 2>"$WORK/sim-$base.err" &
     SIM_PID=$!
     STARTED_PIDS+=("$SIM_PID")
     for ((i = 0; i < 1200; i++)); do
         if [[ -s "$SIM_YAML" ]] && (($(grep -c '^  - {name:' "$SIM_YAML" || true) >= n)); then
-            log "simulator pid $SIM_PID: $n devices x 55 interfaces on 127.0.0.1:$base.."
+            log "simulator pid $SIM_PID: $n devices x ${SIM_INTERFACES:-55} interfaces on 127.0.0.1:$base.., replies capped at ${SIM_CAP:-1500} bytes"
             return 0
         fi
         kill -0 "$SIM_PID" 2>/dev/null || { cat "$WORK/sim-$base.err" >&2; return 1; }
@@ -156,3 +159,47 @@ free_base() {
 # machine-wide busy jiffies (all CPUs) and load, to show contention from other programs
 machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# build_floor: compiles bench/floor.c (the blocking one-request client); sets FLOOR.
+build_floor() {
+    FLOOR=$WORK/floor
+    gcc -O2 -Wall -o "$FLOOR" bench/floor.c
+}
+
+# floor_us HOST PORT COMMUNITY N: CPU microseconds per request of the blocking client.
+floor_us() {
+    "$FLOOR" "$1" "$2" "$3" "$4" | tee -a "$WORK/floor.log" |
+        sed -n 's/.*cpu_us_per_request=\([0-9.]*\).*/\1/p'
+}
+
+# snmp_exporter helpers. se_start CONFIG PORT: sets SE_PID.
+se_start() {
+    "$SE_BIN" --config.file="$1" --web.listen-address="127.0.0.1:$2" \
+        --log.level=warn >"$WORK/snmp_exporter-$2.log" 2>&1 &
+    SE_PID=$!
+    STARTED_PIDS+=("$SE_PID")
+    wait_http "http://127.0.0.1:$2/" 30 "$SE_PID"
+}
+
+# se_collections PORT: collections done by snmp_exporter so far (its own summary's count)
+se_collections() {
+    curl -s --max-time 10 "http://127.0.0.1:$1/metrics" |
+        awk '/^snmp_collection_duration_seconds_count/ { s += $2 } END { printf "%d\n", s }'
+}
+
+# se_paced PORT URLS RATE STREAMS SECONDS: scrapes the URLs of file URLS (curl -K format)
+# at RATE per second in all, over STREAMS serial curls with --rate, for SECONDS.
+# Prints "collections cpu_ticks elapsed_s".
+se_paced() {
+    local port=$1 urls=$2 rate=$3 streams=$4 secs=$5 per_stream i k c0 c1 t0 t1 n0 n1
+    per_stream=$(awk -v r="$rate" -v n="$streams" 'BEGIN { printf "%d", r * 60 / n }')
+    n0=$(se_collections "$port"); c0=$(cpu_ticks "$SE_PID"); t0=$(now)
+    for ((i = 0; i < streams; i++)); do
+        # Stream i takes every STREAMS-th URL, repeated enough for the window.
+        for ((k = 0; k < 50; k++)); do awk -v n="$streams" -v i="$i" 'int((NR - 1) / 2) % n == i' "$urls"; done >"$urls.$i"
+        timeout "$secs" curl -s --rate "$per_stream/m" --max-time 30 -K "$urls.$i" >/dev/null 2>&1 &
+    done
+    wait
+    c1=$(cpu_ticks "$SE_PID"); t1=$(now); n1=$(se_collections "$port")
+    echo "$((n1 - n0)) $((c1 - c0)) $(calc "$t1 - $t0")"
+}

@@ -5,6 +5,9 @@
 #
 #   bench/scale.sh              # from the repository root
 #
+# The simulated devices cap their replies at SIM_CAP bytes (default 1500, as common agents:
+# 11 requests per 55-interface poll; SIM_CAP=0 for the uncapped simulator of earlier runs).
+#
 # Environment (defaults in brackets):
 #   DEVICES [10000]   simulated devices (one UDP port each on 127.0.0.1)
 #   INTERVAL [60]     poll interval in seconds

@@ -101,6 +101,7 @@ pub async fn run(
             fault: *fault,
             counters32_only: *c32,
             seed: 1000 + i as u64,
+            ..DeviceSpec::default()
         })
         .collect();
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);

@@ -31,8 +31,8 @@ fn spec(name: &str, fault: Fault, seed: u64) -> DeviceSpec {
         interfaces: 4,
         community: "public".into(),
         fault,
-        counters32_only: false,
         seed,
+        ..DeviceSpec::default()
     }
 }
 

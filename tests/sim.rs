@@ -9,14 +9,15 @@ use tokio_util::sync::CancellationToken;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
+/// A device as common agents are (replies capped at 1,500 bytes).
 fn spec(name: &str, interfaces: usize) -> DeviceSpec {
     DeviceSpec {
         name: name.to_owned(),
         interfaces,
         community: "public".to_owned(),
         fault: Fault::None,
-        counters32_only: false,
         seed: 42,
+        ..DeviceSpec::default()
     }
 }
 
@@ -133,6 +134,123 @@ async fn bulkwalk_iftable_and_ifxtable() {
     run.stop().await;
 }
 
+/// (ifIndex, ifName) of every row of ifXTable's ifName column, from `snmpbulkwalk`.
+async fn if_names(addr: SocketAddr) -> Vec<(u32, String)> {
+    bulkwalk(addr, "1.3.6.1.2.1.31.1.1.1.1")
+        .await
+        .into_iter()
+        .map(|(oid, v)| {
+            let idx = oid.rsplit('.').next().unwrap().parse().unwrap();
+            (idx, v)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renumbered_if_indexes_are_visible_over_snmp() {
+    let stop = CancellationToken::new();
+    let run = sim::start(LOCALHOST, 0, vec![spec("chassis", 60)], stop.clone())
+        .await
+        .unwrap();
+    let addr = run.devices[0].1;
+    let last_change = || async {
+        let rows = bulkwalk(addr, "1.3.6.1.2.1.31.1.5").await;
+        let v = column(&rows, ".1.3.6.1.2.1.31.1.5.0");
+        assert_eq!(v.len(), 1, "{rows:?}");
+        v[0].split(['(', ')'])
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = if_names(addr).await;
+    assert_eq!(
+        before.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (1..=60).collect::<Vec<_>>()
+    );
+    let changed_before = last_change().await;
+
+    // A line card swap: every interface comes back 1,000 higher.
+    assert!(run.set_if_index_offset("chassis", 1000));
+    assert!(!run.set_if_index_offset("no-such-device", 1));
+    let after = if_names(addr).await;
+    assert_eq!(after.len(), 60);
+    for ((i, name), (j, name2)) in before.iter().zip(&after) {
+        assert_eq!((*j, name2), (i + 1000, name), "the port keeps its name");
+    }
+    // Every column moved, and the ifIndex column's values with it.
+    let if_index = bulkwalk(addr, "1.3.6.1.2.1.2.2.1.1").await;
+    assert_eq!(if_index.first().unwrap().0, ".1.3.6.1.2.1.2.2.1.1.1001");
+    assert_eq!(if_index.first().unwrap().1, "INTEGER: 1001");
+    let counters = bulkwalk(addr, "1.3.6.1.2.1.31.1.1.1.6").await;
+    assert_eq!(counters.len(), 60);
+    assert!(counters.iter().all(|(o, _)| {
+        let idx: u32 = o.rsplit('.').next().unwrap().parse().unwrap();
+        (1001..=1060).contains(&idx)
+    }));
+    // The old index is gone.
+    let (ok, out, _) = tool(
+        "snmpget",
+        args(
+            &["-v2c", "-c", "public"],
+            addr,
+            &["1.3.6.1.2.1.31.1.1.1.1.1"],
+        ),
+    )
+    .await;
+    assert!(ok && out.contains("No Such Instance"), "{out}");
+    // ifTableLastChange says the table changed.
+    assert!(last_change().await > changed_before);
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capped_replies_carry_the_same_table() {
+    let stop = CancellationToken::new();
+    let mut uncapped = spec("big-replies", 55);
+    uncapped.max_reply_bytes = 0;
+    let mut tight = spec("tight", 55);
+    tight.max_reply_bytes = 600;
+    let run = sim::start(
+        LOCALHOST,
+        0,
+        vec![spec("capped", 55), uncapped, tight],
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let walk = |i: usize| {
+        let addr = run.devices[i].1;
+        async move {
+            let (ok, out, err) = tool(
+                "snmpbulkwalk",
+                args(
+                    &["-v2c", "-c", "public", "-Cr50"],
+                    addr,
+                    &["1.3.6.1.2.1.2.2.1.2"],
+                ),
+            )
+            .await;
+            assert!(ok, "{err}");
+            lines(&out)
+        }
+    };
+    let (capped, whole, tight) = (walk(0).await, walk(1).await, walk(2).await);
+    assert_eq!(capped.len(), 55);
+    assert_eq!(capped, whole);
+    assert_eq!(tight, whole);
+    let stats = |name: &str| run.stats(name).unwrap();
+    let (c, w, t) = (stats("capped"), stats("big-replies"), stats("tight"));
+    // Uncapped: one request of 50 rows, one of the last 5 and past the column.
+    assert_eq!((w.requests, w.cut), (2, 0), "{w:?}");
+    // Capped: every reply was cut but at most the last (which may end in the next column,
+    // so be full too), and a tighter cap needs more of them.
+    assert!(c.cut >= 1 && c.requests - c.cut <= 1, "{c:?}");
+    assert!(t.requests > c.requests && t.requests - t.cut <= 1, "{t:?}");
+    assert!(c.varbinds_sent < c.varbinds_asked, "{c:?}");
+    run.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_increase_between_walks() {
     let stop = CancellationToken::new();
@@ -209,8 +327,9 @@ async fn v1_getnext_walk_and_get() {
     .await;
     assert!(ok, "{err}");
     let rows = lines(&out);
-    // Everything except the Counter64 columns, which SNMPv1 cannot carry.
-    assert_eq!(rows.len(), 8 + 5 * 15 + 5 * 3, "{out}");
+    // Everything except the Counter64 columns, which SNMPv1 cannot carry: system group
+    // and ifNumber, 15 ifTable and 3 ifXTable columns, ifTableLastChange.
+    assert_eq!(rows.len(), 8 + 5 * 15 + 5 * 3 + 1, "{out}");
     assert!(!out.contains("Counter64"));
     assert_eq!(column(&rows, ".1.3.6.1.2.1.2.2.1.2.").len(), 5);
 
@@ -292,7 +411,7 @@ async fn wrong_community_and_no_answer_time_out() {
 async fn slow_device_answers_late() {
     let stop = CancellationToken::new();
     let mut slow = spec("slow", 2);
-    slow.fault = Fault::Slow(Duration::from_millis(400));
+    slow.reply_delay = Duration::from_millis(400);
     let run = sim::start(LOCALHOST, 0, vec![slow], stop.clone())
         .await
         .unwrap();
@@ -370,7 +489,7 @@ fn as_snmprec(v: &str) -> (String, String) {
 async fn snmprec_recording_replays_exactly() {
     let path = fixture("access-sw3.snmprec");
     let stop = CancellationToken::new();
-    let run = sim::start_recording(LOCALHOST, 0, &path, "public", stop.clone())
+    let run = sim::start_recording(LOCALHOST, 0, &path, "public", 0, stop.clone())
         .await
         .unwrap();
     assert_eq!(run.devices[0].0, "access-sw3");
@@ -408,7 +527,7 @@ async fn snmprec_recording_replays_exactly() {
 async fn snmpwalk_recording_replays_exactly() {
     let path = fixture("core-sw1.walk");
     let stop = CancellationToken::new();
-    let run = sim::start_recording(LOCALHOST, 0, &path, "public", stop.clone())
+    let run = sim::start_recording(LOCALHOST, 0, &path, "public", 0, stop.clone())
         .await
         .unwrap();
     assert_eq!(run.devices[0].0, "core-sw1");
@@ -452,7 +571,7 @@ async fn recording_errors_name_file_and_line() {
     let err = sim::Recording::load(&bad).unwrap_err().to_string();
     assert!(err.contains("bad.walk:2:"), "{err}");
     let stop = CancellationToken::new();
-    let err = sim::start_recording(LOCALHOST, 0, &bad, "public", stop)
+    let err = sim::start_recording(LOCALHOST, 0, &bad, "public", 0, stop)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
@@ -503,7 +622,13 @@ fn throughput_one_core() {
             .build()
             .unwrap();
         rt.block_on(async {
-            let specs = (0..DEVICES).map(|i| spec(&format!("b{i}"), 24)).collect();
+            // Uncapped, as in earlier runs of this figure: replies of 100 varbinds.
+            let specs = (0..DEVICES)
+                .map(|i| DeviceSpec {
+                    max_reply_bytes: 0,
+                    ..spec(&format!("b{i}"), 24)
+                })
+                .collect();
             let run = sim::start(LOCALHOST, 0, specs, server_stop.clone())
                 .await
                 .unwrap();

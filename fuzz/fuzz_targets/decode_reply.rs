@@ -1,7 +1,9 @@
-//! The reply path: a datagram decoded by async-snmp's `Message::decode`, mapped to
-//! octopoll's values (`decode_message` = decode + `from_lib_value`), and the varbinds fed
-//! as GETBULK/GETNEXT replies to `walk_columns`, which must end (row limit, no progress,
-//! end of subtree) without panicking, whatever the agent sends.
+//! The reply path: a datagram decoded by `decode_message` (octopoll's own BER decoder for
+//! SNMPv1/v2c, async-snmp's for anything else), which must agree with async-snmp's decoder
+//! (`decode_with_async_snmp`, what the client used before) on every datagram: both refuse
+//! it, or both accept it with the same varbinds. Then the varbinds are fed as
+//! GETBULK/GETNEXT replies to `walk_columns`, which must end (per-column row limit, no
+//! progress, end of subtree) without panicking, whatever the agent sends.
 //!
 //! Input: a mode byte, then either length-prefixed datagrams (mode even) or a compact
 //! description of varbinds (mode odd) that lands inside the walked columns far more often
@@ -14,7 +16,21 @@ use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use libfuzzer_sys::fuzz_target;
-use octopoll::snmp::{decode_message, walk_columns, Oid, Requester, SnmpError, Value};
+use octopoll::snmp::{
+    decode_message, decode_with_async_snmp, walk_columns, Oid, Requester, SnmpError, Value,
+};
+
+/// `decode_message`, checked against async-snmp's decoder.
+fn decode_checked(d: &[u8]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+    let ours = decode_message(d);
+    let theirs = decode_with_async_snmp(d);
+    match (&ours, &theirs) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "the decoders disagree on {d:02x?}"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("one decoder refuses what the other accepts: ours {ours:?}, async-snmp {theirs:?}: {d:02x?}"),
+    }
+    ours
+}
 
 struct Replay {
     v1: bool,
@@ -114,9 +130,9 @@ fuzz_target!(|data: &[u8]| {
             let n = usize::from(u16::from_le_bytes([r[0], r[1]])).min(r.len() - 2);
             let (d, tail) = r[2..].split_at(n);
             r = tail;
-            replies.push_back(decode_message(d));
+            replies.push_back(decode_checked(d));
         }
-        let _ = decode_message(rest);
+        let _ = decode_checked(rest);
         replies
     } else {
         structured(rest, &columns)
@@ -134,6 +150,6 @@ fuzz_target!(|data: &[u8]| {
             }
             assert!(rows.iter().all(|(o, _)| o.starts_with(col)));
         }
-        assert!(w.columns.iter().map(Vec::len).sum::<usize>() <= 500);
+        assert!(w.columns.iter().all(|rows| rows.len() <= 500));
     }
 });

@@ -24,7 +24,7 @@ pub(crate) const DEFAULT_MAX_REPETITIONS: u32 = 25;
 pub(crate) const DEFAULT_REFRESH: u32 = 10;
 /// Rows per walked column before a table is called endless: far above the 100,000
 /// interfaces of the biggest chassis.
-pub(crate) const DEFAULT_MAX_ROWS: u32 = 1_000_000;
+pub(crate) const DEFAULT_MAX_ROWS: u32 = crate::snmp::DEFAULT_MAX_ROWS_PER_COLUMN as u32;
 pub(crate) const IF_MIB: &str = "if_mib";
 
 /// What a name in `auths` resolves to; `None` for a broken definition.

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::{Config, Device};
-use crate::snmp::{Engine, Session, SnmpError};
+use crate::snmp::{Engine, ReplyLimits, Session, SnmpError};
 pub use poll::{PollData, PollState};
 pub use store::{DeviceSnapshot, Event, Store, TrapEvent};
 
@@ -312,6 +312,9 @@ async fn run_device(
     };
     let mut session: Option<Session> = None;
     let mut state = PollState::default();
+    // What walks learned about the agent's reply size outlives a session rebuilt after a
+    // failed poll.
+    let limits = Arc::new(ReplyLimits::default());
     let mut skipped = 0;
     loop {
         tokio::select! {
@@ -334,7 +337,7 @@ async fn run_device(
                     return Err(SnmpError::NoSlot(deadline / 2, engine.max_in_flight()));
                 }
                 started_work = true;
-                poll_once(&engine, &device, &mut session, &mut state).await
+                poll_once(&engine, &device, &mut session, &mut state, &limits).await
             }) => {
                 r.unwrap_or(Err(if started_work {
                     SnmpError::Deadline(deadline)
@@ -372,6 +375,7 @@ async fn poll_once(
     device: &Device,
     session: &mut Option<Session>,
     state: &mut PollState,
+    limits: &Arc<ReplyLimits>,
 ) -> Result<PollData, SnmpError> {
     if session.is_none() {
         *session = Some(
@@ -383,7 +387,8 @@ async fn poll_once(
                     device.timeout,
                     device.retries,
                 )
-                .await?,
+                .await?
+                .with_reply_limits(limits.clone()),
         );
     }
     let s = session.as_ref().expect("just set");

@@ -11,8 +11,9 @@ use crate::table::decode::{decode_module, filter_instances, filter_rows, Kept};
 use crate::table::fetch::{fetch, get_all, FetchReport, Snmp, WalkSettings};
 use crate::table::{Families, Family, Fetched, Flavor, Plan, TableModule, Warnings};
 
-/// Most varbinds one walk may return before octopoll calls the table endless.
-pub const ROW_LIMIT: usize = 200_000;
+/// Rows one column may return before octopoll calls the table endless (per column), unless
+/// the device sets `max_rows`.
+pub const ROW_LIMIT: usize = crate::snmp::DEFAULT_MAX_ROWS_PER_COLUMN;
 
 /// What a successful poll read.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,7 +254,7 @@ pub async fn poll<S: Snmp>(
 ) -> Result<PollData, SnmpError> {
     let settings = WalkSettings {
         max_repetitions: device.max_repetitions,
-        row_limit: ROW_LIMIT,
+        row_limit: device.max_rows as usize,
     };
     let rules = !device.module_rules.is_empty();
     let mut fetched = Fetched::default();

@@ -1,20 +1,29 @@
-//! The synthetic switch: a shared, precomputed OID table per device shape and values
-//! computed on request as pure functions of (seed, interface, time).
+//! The synthetic switch: a shared per-shape description (interface count, which columns)
+//! and values computed on request as pure functions of (seed, interface, time).
 //!
-//! Nothing here runs in the background: an idle device costs only its socket and a small
-//! struct, and any value can be recomputed for any instant (which is what makes the
-//! counters testably monotonic).
+//! Nothing here runs in the background and no OID table is stored: the OID at a position
+//! is computed from the shape (system group, ifNumber, ifTable and ifXTable columns ×
+//! interfaces, ifTableLastChange), so a 100,000-interface device costs its interface
+//! names and nothing per OID, and the ifIndexes can be renumbered in place (a shift of
+//! every index keeps each column in order). Any value can be recomputed for any instant,
+//! which is what makes the counters testably monotonic.
 
 use super::view::View;
+use super::DeviceState;
 use async_snmp::{Oid, Value};
 use bytes::Bytes;
+use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 const SYSTEM: [u32; 7] = [1, 3, 6, 1, 2, 1, 1];
 const IF_NUMBER: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 1, 0];
 const IF_ENTRY: [u32; 10] = [1, 3, 6, 1, 2, 1, 2, 2, 1, 0];
 const IFX_ENTRY: [u32; 11] = [1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 0];
+/// IF-MIB ifTableLastChange.0: sysUpTime when an ifTable row last came or went (here:
+/// the last renumbering).
+const IF_TABLE_LAST_CHANGE: [u32; 10] = [1, 3, 6, 1, 2, 1, 31, 1, 5, 0];
 
 /// ifTable columns served, in ascending order.
 const IF_COLUMNS: [u32; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 16, 19, 20];
@@ -23,27 +32,28 @@ const IFX_COLUMNS: [u32; 5] = [1, 6, 10, 15, 18];
 /// ifXTable columns served by a device limited to 32-bit counters.
 const IFX_COLUMNS_32: [u32; 3] = [1, 15, 18];
 
-/// What a row of the shape table holds; the value is computed from it on request.
-#[derive(Debug, Clone, Copy)]
+/// Positions before the first ifTable cell: the system group (7 objects) and ifNumber.
+const HEAD: usize = 8;
+/// Longest OID of the view (ifXTable cell): arcs built on the stack.
+const MAX_ARCS: usize = 12;
+
+/// What a position of the view holds; the value is computed from it on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cell {
-    SysDescr,
-    SysObjectId,
-    SysUpTime,
-    SysContact,
-    SysName,
-    SysLocation,
-    SysServices,
+    /// System group object `n` (1 = sysDescr .. 7 = sysServices).
+    System(u32),
     IfNumber,
     /// ifTable column `col` of interface `idx` (0-based position).
     If {
-        col: u8,
+        col: u32,
         idx: u32,
     },
     /// ifXTable column `col` of interface `idx`.
     IfX {
-        col: u8,
+        col: u32,
         idx: u32,
     },
+    IfTableLastChange,
 }
 
 /// Interface facts that depend only on the interface count, shared by all devices.
@@ -55,84 +65,77 @@ struct IfStatic {
     uplink: bool,
 }
 
-/// The sorted OID table for one (interface count, 32-bit only) shape.
+/// One (interface count, 32-bit only) shape: which cells exist, and the interface names.
 #[derive(Debug)]
 pub(crate) struct Shape {
-    oids: Vec<Oid>,
-    cells: Vec<Cell>,
+    n: usize,
+    ifx_columns: &'static [u32],
     ifaces: Vec<IfStatic>,
 }
 
 impl Shape {
-    /// Build the table for `interfaces` interfaces; entries come out in lexicographic
-    /// OID order because groups, columns and indices are all emitted ascending.
     pub(crate) fn new(interfaces: usize, counters32_only: bool) -> Shape {
-        let n = u32::try_from(interfaces).unwrap_or(u32::MAX);
-        let mut oids = Vec::new();
-        let mut cells = Vec::new();
-        let mut push = |oid: Oid, cell: Cell| {
-            oids.push(oid);
-            cells.push(cell);
-        };
-        let sys = [
-            Cell::SysDescr,
-            Cell::SysObjectId,
-            Cell::SysUpTime,
-            Cell::SysContact,
-            Cell::SysName,
-            Cell::SysLocation,
-            Cell::SysServices,
-        ];
-        for (i, cell) in sys.into_iter().enumerate() {
-            let mut arcs = SYSTEM.to_vec();
-            arcs.extend([i as u32 + 1, 0]);
-            push(Oid::from(arcs), cell);
-        }
-        push(Oid::from_slice(&IF_NUMBER), Cell::IfNumber);
-        for col in IF_COLUMNS {
-            for idx in 0..n {
-                let mut arcs = IF_ENTRY;
-                arcs[9] = col;
-                let mut oid = arcs.to_vec();
-                oid.push(idx + 1);
-                push(
-                    Oid::from(oid),
-                    Cell::If {
-                        col: col as u8,
-                        idx,
-                    },
-                );
-            }
-        }
-        let ifx: &[u32] = if counters32_only {
-            &IFX_COLUMNS_32
-        } else {
-            &IFX_COLUMNS
-        };
-        for &col in ifx {
-            for idx in 0..n {
-                let mut arcs = IFX_ENTRY;
-                arcs[10] = col;
-                let mut oid = arcs.to_vec();
-                oid.push(idx + 1);
-                push(
-                    Oid::from(oid),
-                    Cell::IfX {
-                        col: col as u8,
-                        idx,
-                    },
-                );
-            }
-        }
-        debug_assert!(oids.windows(2).all(|w| w[0] < w[1]));
-        let ifaces = (0..interfaces)
-            .map(|i| iface_static(i, interfaces))
-            .collect();
+        // ifIndex and the position arithmetic are u32.
+        let interfaces = interfaces.min(u32::MAX as usize / 2);
         Shape {
-            oids,
-            cells,
-            ifaces,
+            n: interfaces,
+            ifx_columns: if counters32_only {
+                &IFX_COLUMNS_32
+            } else {
+                &IFX_COLUMNS
+            },
+            ifaces: (0..interfaces)
+                .map(|i| iface_static(i, interfaces))
+                .collect(),
         }
+    }
+
+    /// Positions in the view.
+    fn len(&self) -> usize {
+        HEAD + self.n * (IF_COLUMNS.len() + self.ifx_columns.len()) + 1
+    }
+
+    fn cell(&self, i: usize) -> Option<Cell> {
+        if i < 7 {
+            return Some(Cell::System(i as u32 + 1));
+        }
+        if i == 7 {
+            return Some(Cell::IfNumber);
+        }
+        let n = self.n.max(1);
+        let j = i - HEAD;
+        let if_cells = self.n * IF_COLUMNS.len();
+        if j < if_cells {
+            return Some(Cell::If {
+                col: IF_COLUMNS[j / n],
+                idx: (j % n) as u32,
+            });
+        }
+        let k = j - if_cells;
+        let ifx_cells = self.n * self.ifx_columns.len();
+        if k < ifx_cells {
+            return Some(Cell::IfX {
+                col: self.ifx_columns[k / n],
+                idx: (k % n) as u32,
+            });
+        }
+        (k == ifx_cells).then_some(Cell::IfTableLastChange)
+    }
+}
+
+/// Writes the OID of `cell` (ifIndexes shifted by `offset`) into `buf`; returns its length.
+fn cell_arcs(cell: Cell, offset: u32, buf: &mut [u32; MAX_ARCS]) -> usize {
+    let put = |buf: &mut [u32; MAX_ARCS], prefix: &[u32], tail: &[u32]| {
+        buf[..prefix.len()].copy_from_slice(prefix);
+        buf[prefix.len()..prefix.len() + tail.len()].copy_from_slice(tail);
+        prefix.len() + tail.len()
+    };
+    match cell {
+        Cell::System(k) => put(buf, &SYSTEM, &[k, 0]),
+        Cell::IfNumber => put(buf, &IF_NUMBER, &[]),
+        Cell::If { col, idx } => put(buf, &IF_ENTRY[..9], &[col, idx + 1 + offset]),
+        Cell::IfX { col, idx } => put(buf, &IFX_ENTRY[..10], &[col, idx + 1 + offset]),
+        Cell::IfTableLastChange => put(buf, &IF_TABLE_LAST_CHANGE, &[]),
     }
 }
 
@@ -300,10 +303,17 @@ pub(crate) struct SynthDevice {
     pub(crate) seed: u64,
     /// Uptime the device already had when the simulator started, in ms.
     pub(crate) uptime_offset_ms: u64,
+    /// The ifIndex shift and when it last changed (see [`super::Running::set_if_index_offset`]).
+    pub(crate) state: Arc<DeviceState>,
 }
 
 impl SynthDevice {
-    pub(crate) fn new(shape: Arc<Shape>, name: &str, seed: u64) -> SynthDevice {
+    pub(crate) fn new(
+        shape: Arc<Shape>,
+        name: &str,
+        seed: u64,
+        state: Arc<DeviceState>,
+    ) -> SynthDevice {
         // Between 1 and 60 days of uptime, so sysUpTime differs per device.
         let uptime_offset_ms = (86_400 + mix(seed, 1) % (59 * 86_400)) * 1000;
         SynthDevice {
@@ -311,6 +321,7 @@ impl SynthDevice {
             name: Bytes::copy_from_slice(name.as_bytes()),
             seed,
             uptime_offset_ms,
+            state,
         }
     }
 
@@ -322,41 +333,70 @@ impl SynthDevice {
             .is_some_and(|i| i.uplink);
         IfDyn::new(self.seed, idx, uplink)
     }
+
+    fn offset(&self) -> u32 {
+        self.state.if_index_offset.load(Relaxed)
+    }
 }
 
 fn ticks(ms: u64) -> Value {
     Value::TimeTicks((ms / 10) as u32)
 }
 
+/// sysUpTime (ms) at which every device's ifTable was complete after its boot.
+const BOOT_MS: u64 = 30_000;
+
 impl View for SynthDevice {
-    fn oids(&self) -> &[Oid] {
-        &self.shape.oids
+    fn len(&self) -> usize {
+        self.shape.len()
+    }
+
+    fn oid(&self, i: usize) -> Oid {
+        let mut buf = [0; MAX_ARCS];
+        let cell = self.shape.cell(i).expect("position within the view");
+        let n = cell_arcs(cell, self.offset(), &mut buf);
+        Oid::from_slice(&buf[..n])
+    }
+
+    fn cmp_at(&self, i: usize, oid: &Oid) -> Ordering {
+        let mut buf = [0; MAX_ARCS];
+        let cell = self.shape.cell(i).expect("position within the view");
+        let n = cell_arcs(cell, self.offset(), &mut buf);
+        buf[..n].cmp(oid.arcs())
     }
 
     fn value(&self, i: usize, elapsed_ms: u64) -> Value {
         let t = elapsed_ms + self.uptime_offset_ms;
-        let Some(cell) = self.shape.cells.get(i) else {
+        let Some(cell) = self.shape.cell(i) else {
             return Value::NoSuchInstance;
         };
-        match *cell {
-            Cell::SysDescr => Value::OctetString(Bytes::from_static(
+        match cell {
+            Cell::System(1) => Value::OctetString(Bytes::from_static(
                 b"Cisco IOS Software [Amsterdam], Catalyst L3 Switch Software (CAT9K_IOSXE), \
                   Version 17.3.4, RELEASE SOFTWARE (fc3) (octopoll simulator)",
             )),
-            Cell::SysObjectId => {
+            Cell::System(2) => {
                 Value::ObjectIdentifier(Oid::from_slice(&[1, 3, 6, 1, 4, 1, 9, 1, 2494]))
             }
-            Cell::SysUpTime => ticks(t),
-            Cell::SysContact => Value::OctetString(Bytes::from_static(b"noc@example.net")),
-            Cell::SysName => Value::OctetString(self.name.clone()),
-            Cell::SysLocation => Value::OctetString(Bytes::from_static(b"Simulated rack 1")),
-            Cell::SysServices => Value::Integer(6),
+            Cell::System(3) => ticks(t),
+            Cell::System(4) => Value::OctetString(Bytes::from_static(b"noc@example.net")),
+            Cell::System(5) => Value::OctetString(self.name.clone()),
+            Cell::System(6) => Value::OctetString(Bytes::from_static(b"Simulated rack 1")),
+            Cell::System(_) => Value::Integer(6),
             Cell::IfNumber => Value::Integer(self.shape.ifaces.len() as i32),
+            Cell::IfTableLastChange => {
+                let changed = self.state.if_table_changed_ms.load(Relaxed);
+                if changed == u64::MAX {
+                    ticks(self.uptime_offset_ms.min(BOOT_MS))
+                } else {
+                    ticks(changed + self.uptime_offset_ms)
+                }
+            }
             Cell::If { col, idx } => {
                 let st = &self.shape.ifaces[idx as usize];
                 let d = self.iface(idx);
                 match col {
-                    1 => Value::Integer(idx as i32 + 1),
+                    1 => Value::Integer((idx + 1 + self.offset()) as i32),
                     2 => Value::OctetString(st.descr.clone()),
                     3 => Value::Integer(6), // ethernetCsmacd
                     4 => Value::Integer(if st.uplink { 9216 } else { 1500 }),
@@ -405,16 +445,67 @@ impl View for SynthDevice {
 mod tests {
     use super::*;
 
+    fn device(interfaces: usize, counters32_only: bool) -> SynthDevice {
+        let shape = Arc::new(Shape::new(interfaces, counters32_only));
+        SynthDevice::new(shape, "t", 1, Arc::default())
+    }
+
+    fn all_oids(d: &SynthDevice) -> Vec<Oid> {
+        (0..d.len()).map(|i| d.oid(i)).collect()
+    }
+
     #[test]
     fn shape_is_sorted_and_sized() {
-        let s = Shape::new(24, false);
-        assert!(s.oids.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(s.oids.len(), 8 + 24 * (15 + 5));
-        let s32 = Shape::new(24, true);
-        assert_eq!(s32.oids.len(), 8 + 24 * (15 + 3));
-        // More than one stack member still sorts (index arcs are numeric).
-        let big = Shape::new(200, false);
-        assert!(big.oids.windows(2).all(|w| w[0] < w[1]));
+        // (interfaces, 32-bit only, positions)
+        let cases = [
+            (24, false, 8 + 24 * (15 + 5) + 1),
+            (24, true, 8 + 24 * (15 + 3) + 1),
+            (200, false, 8 + 200 * 20 + 1),
+            (1, false, 8 + 20 + 1),
+            (0, false, 8 + 1),
+        ];
+        for (n, c32, len) in cases {
+            let d = device(n, c32);
+            assert_eq!(d.len(), len, "{n} {c32}");
+            let oids = all_oids(&d);
+            assert!(oids.windows(2).all(|w| w[0] < w[1]), "{n} {c32}");
+            for (i, oid) in oids.iter().enumerate() {
+                assert_eq!(d.position(oid), Ok(i));
+                assert_eq!(d.next_after(oid), i + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn renumbering_shifts_every_index_and_keeps_order() {
+        let d = device(60, false);
+        let before = all_oids(&d);
+        d.state.if_index_offset.store(1000, Relaxed);
+        d.state.if_table_changed_ms.store(5_000, Relaxed);
+        let after = all_oids(&d);
+        assert!(after.windows(2).all(|w| w[0] < w[1]));
+        let if_index = |oids: &[Oid]| -> Vec<u32> {
+            oids.iter()
+                .filter(|o| o.arcs().starts_with(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 1]))
+                .map(|o| *o.arcs().last().unwrap())
+                .collect()
+        };
+        assert_eq!(if_index(&before), (1..=60).collect::<Vec<_>>());
+        assert_eq!(if_index(&after), (1001..=1060).collect::<Vec<_>>());
+        // The ifIndex column's values follow, the names stay with the port.
+        let pos = d.position(&Oid::from_slice(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 1001]));
+        assert_eq!(d.value(pos.unwrap(), 0), Value::Integer(1001));
+        let name = d
+            .position(&Oid::from_slice(&[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1, 1001]))
+            .unwrap();
+        assert_eq!(d.value(name, 0), Value::OctetString(Bytes::from("Gi1/0/1")));
+        // An old index is gone; a GETNEXT from it lands on the first new row.
+        let old = Oid::from_slice(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 1]);
+        let next = d.next_after(&old);
+        assert_eq!(d.oid(next).arcs().last(), Some(&1001));
+        // ifTableLastChange moved to the time of the change.
+        let last = d.position(&Oid::from_slice(&IF_TABLE_LAST_CHANGE)).unwrap();
+        assert_eq!(d.value(last, 9_000), ticks(5_000 + d.uptime_offset_ms));
     }
 
     #[test]

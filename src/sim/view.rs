@@ -1,20 +1,39 @@
-//! A device's MIB view as the responder sees it: a sorted OID list and a way to get the
-//! value at a position for a given instant.
+//! A device's MIB view as the responder sees it: an ordered sequence of OIDs, the value at
+//! a position for a given instant, and a search by OID.
 
 use async_snmp::{Oid, Value};
+use std::cmp::Ordering;
 
-/// The MIB view of one device.
+/// The MIB view of one device. Positions `0..len()` hold strictly ascending OIDs.
 pub(crate) trait View: Send + Sync + 'static {
-    /// All served OIDs, strictly ascending.
-    fn oids(&self) -> &[Oid];
+    /// Number of served OIDs.
+    fn len(&self) -> usize;
 
-    /// The value at position `i` of [`View::oids`] when the simulator has been running
-    /// `elapsed_ms` milliseconds (one instant per request, so a response is consistent).
+    /// The OID at position `i < len()`.
+    fn oid(&self, i: usize) -> Oid;
+
+    /// How the OID at position `i` compares with `oid` (a search step; views that compute
+    /// their OIDs compare without building one).
+    fn cmp_at(&self, i: usize, oid: &Oid) -> Ordering {
+        self.oid(i).cmp(oid)
+    }
+
+    /// The value at position `i` when the simulator has been running `elapsed_ms`
+    /// milliseconds (one instant per request, so a response is consistent).
     fn value(&self, i: usize, elapsed_ms: u64) -> Value;
 
     /// Position of `oid`, or where it would be inserted.
     fn position(&self, oid: &Oid) -> Result<usize, usize> {
-        self.oids().binary_search(oid)
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.cmp_at(mid, oid) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
     }
 
     /// Position of the first OID strictly greater than `oid`.
@@ -54,8 +73,16 @@ impl StaticView {
 }
 
 impl View for StaticView {
-    fn oids(&self) -> &[Oid] {
-        &self.oids
+    fn len(&self) -> usize {
+        self.oids.len()
+    }
+
+    fn oid(&self, i: usize) -> Oid {
+        self.oids[i].clone()
+    }
+
+    fn cmp_at(&self, i: usize, oid: &Oid) -> Ordering {
+        self.oids[i].cmp(oid)
     }
 
     fn value(&self, i: usize, _elapsed_ms: u64) -> Value {

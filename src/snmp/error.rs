@@ -47,12 +47,15 @@ pub enum SnmpError {
     /// A reply that could not be decoded or violated the protocol.
     #[error("bad response: {0}")]
     BadResponse(String),
-    /// A walk would not end: more rows than octopoll accepts for one table.
-    #[error("walk of {oid} exceeded {limit} rows; stopping")]
+    /// A walk would not end: one column returned more rows than octopoll accepts for a
+    /// column of one device (an endless table, or a limit set too low for the device).
+    #[error(
+        "column {oid} returned more than {limit} rows (the per-column row limit); walk stopped"
+    )]
     TooManyRows {
-        /// Column being walked.
+        /// The column that tripped the limit.
         oid: String,
-        /// Row limit.
+        /// Rows per column allowed.
         limit: usize,
     },
     /// The agent returned nothing useful and the walk could not advance.

@@ -42,6 +42,11 @@ impl Oid {
         Oid(SmallVec::from_slice(arcs.as_ref()))
     }
 
+    /// Takes decoded arcs as they are (no copy).
+    pub(crate) fn from_inline(arcs: SmallVec<[u32; INLINE_ARCS]>) -> Self {
+        Oid(arcs)
+    }
+
     /// The arcs.
     pub fn arcs(&self) -> &[u32] {
         &self.0

@@ -1,0 +1,291 @@
+//! Devices as they are in the field, end to end: the octopoll binary polls simulated agents
+//! that cap their replies (1,500 bytes, as Cisco IOS does) over loopback.
+//!
+//! - A chassis with 30,000 interfaces (and, `#[ignore]`d for its time, 100,000) is up with
+//!   every interface exposed and its labels right: one GETBULK walk of 13 columns, more
+//!   rows than the old all-columns guard of 200,000 allowed.
+//! - A capped agent is polled in the number of requests its cap implies, and no more, from
+//!   the second poll on: every reply is as full as the cap allows (counted at the agent),
+//!   and an agent that refuses with tooBig is not asked too much again.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use common::*;
+use octopoll::sim::{self, DeviceSpec, Running, Stats};
+use tokio_util::sync::CancellationToken;
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Simulated devices plus an octopoll polling them, added by a reload so that they are
+/// polled at once (a first start spreads first polls over the interval).
+struct Field {
+    _rt: tokio::runtime::Runtime,
+    sim: Running,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+    octopoll: Octopoll,
+}
+
+impl Field {
+    fn start(specs: Vec<DeviceSpec>, defaults: &str) -> Field {
+        let rt = runtime();
+        let stop = CancellationToken::new();
+        let mut all = vec![DeviceSpec {
+            name: "warm-up".into(),
+            interfaces: 2,
+            ..DeviceSpec::default()
+        }];
+        all.extend(specs);
+        let sim = rt
+            .block_on(sim::start(LOCALHOST, 0, all, stop.clone()))
+            .unwrap();
+        let config = |devices: &[(String, SocketAddr)]| {
+            let mut y = format!(
+                "defaults: {{{defaults}, auth: pub}}\n\
+                 auths: {{pub: {{version: 2c, community: public}}}}\ndevices:\n"
+            );
+            for (name, addr) in devices {
+                y.push_str(&format!("  - {{name: {name}, address: \"{addr}\"}}\n"));
+            }
+            y
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("octopoll.yml");
+        std::fs::write(&cfg, config(&sim.devices[..1])).unwrap();
+        let octopoll = Octopoll::start(&cfg, &["--no-watch"]);
+        std::fs::write(&cfg, config(&sim.devices)).unwrap();
+        let (status, body) = http(&octopoll.addr, "POST", "/-/reload").unwrap();
+        assert_eq!(status, 200, "{body}");
+        Field {
+            _rt: rt,
+            sim,
+            stop,
+            _dir: dir,
+            octopoll,
+        }
+    }
+
+    /// Successful polls of `device` so far (octopoll's own counter).
+    fn polls_ok(&self, device: &str) -> u64 {
+        let (_, body) = self.octopoll.get("/metrics?devices=false");
+        sample(
+            &body,
+            &format!("octopoll_polls_total{{device=\"{device}\",result=\"success\"}}"),
+        )
+        .unwrap_or(0.0) as u64
+    }
+
+    /// Waits until `device` has `n` successful polls; fails on a failed one.
+    fn wait_polls(&self, device: &str, n: u64, timeout: Duration) {
+        let done = wait_for(timeout, || {
+            let (_, body) = self.octopoll.get("/metrics?devices=false");
+            let failed = sample(
+                &body,
+                &format!("octopoll_polls_total{{device=\"{device}\",result=\"failure\"}}"),
+            )
+            .unwrap_or(0.0);
+            assert_eq!(
+                failed,
+                0.0,
+                "{device} failed a poll: {}",
+                self.octopoll.status_row(device)
+            );
+            (self.polls_ok(device) >= n).then_some(())
+        });
+        assert!(
+            done.is_some(),
+            "{device}: {n} polls not done in {timeout:?}: {}\n{}",
+            self.octopoll.status_row(device),
+            self.octopoll.log()
+        );
+    }
+}
+
+impl Drop for Field {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The value of label `name` in a sample line.
+fn label<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let start = line.find(&format!(",{name}=\""))? + name.len() + 3;
+    let rest = &line[start..];
+    Some(&rest[..rest.find('"')?])
+}
+
+/// ifName of `if_index` on the agent, read with net-snmp's snmpget (not through octopoll).
+fn agent_if_name(addr: SocketAddr, if_index: u32) -> String {
+    let out = snmp_tool(
+        "snmpget",
+        &["-v2c", "-c", "public", "-t", "2", "-r", "1", "-Oqv"],
+        addr.port(),
+        &[&format!("1.3.6.1.2.1.31.1.1.1.1.{if_index}")],
+    )
+    .expect("snmpget ifName");
+    out.trim().trim_matches('"').to_string()
+}
+
+/// A device with `interfaces` interfaces is up with every one of them exposed, each with
+/// the ifName the agent gives it.
+fn big_device_is_exposed_completely(interfaces: usize, timeout: Duration) {
+    let name = "chassis";
+    let field = Field::start(
+        vec![DeviceSpec {
+            name: name.into(),
+            interfaces,
+            seed: 9,
+            ..DeviceSpec::default()
+        }],
+        "interval: 5m, timeout: 5s, retries: 2",
+    );
+    field.wait_polls(name, 1, timeout);
+    let (status, body) = field.octopoll.get(&format!("/probe?device={name}"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        sample(&body, &format!("snmp_device_up{{device=\"{name}\"")),
+        Some(1.0)
+    );
+    let mut indexes = BTreeSet::new();
+    let mut names = std::collections::HashMap::new();
+    for line in body
+        .lines()
+        .filter(|l| l.starts_with("ifHCInOctets_total{"))
+    {
+        let idx: u32 = label(line, "ifIndex").unwrap().parse().unwrap();
+        assert!(indexes.insert(idx), "ifIndex {idx} twice");
+        names.insert(idx, label(line, "ifName").unwrap().to_string());
+    }
+    assert_eq!(indexes.len(), interfaces, "interfaces exposed");
+    assert_eq!(indexes.first(), Some(&1));
+    assert_eq!(indexes.last(), Some(&(interfaces as u32)));
+    // Every other per-interface family too.
+    for family in ["ifOperStatus{", "ifHighSpeed{", "ifInErrors_total{"] {
+        let n = body.lines().filter(|l| l.starts_with(family)).count();
+        assert_eq!(n, interfaces, "{family}");
+    }
+    // Labels as the agent has them, at the start, the middle and the end of the table.
+    let addr = field.sim.devices[1].1;
+    let n = interfaces as u32;
+    for idx in [1, 2, n / 3, n / 2 + 1, n - 2, n - 1, n] {
+        assert_eq!(names[&idx], agent_if_name(addr, idx), "ifName of {idx}");
+    }
+    let requests = field.sim.stats(name).unwrap();
+    eprintln!(
+        "{interfaces} interfaces: one poll, {} requests to the agent ({} cut by its cap), \
+         {}",
+        requests.requests,
+        requests.cut,
+        field.octopoll.status_row(name)
+    );
+}
+
+#[test]
+fn thirty_thousand_interfaces_are_exposed() {
+    big_device_is_exposed_completely(30_000, Duration::from_secs(240));
+}
+
+/// `cargo test --release --test field -- --ignored hundred_thousand`
+#[test]
+#[ignore]
+fn hundred_thousand_interfaces_are_exposed() {
+    big_device_is_exposed_completely(100_000, Duration::from_secs(280));
+}
+
+/// What the agent counted during one poll: the difference of two snapshots.
+fn delta(after: Stats, before: Stats) -> Stats {
+    Stats {
+        requests: after.requests - before.requests,
+        cut: after.cut - before.cut,
+        too_big: after.too_big - before.too_big,
+        varbinds_asked: after.varbinds_asked - before.varbinds_asked,
+        varbinds_sent: after.varbinds_sent - before.varbinds_sent,
+    }
+}
+
+/// Per poll, what each agent counted: polls 1 to `polls` of every device in `names`.
+fn per_poll(field: &Field, names: &[&str], polls: u64) -> Vec<Vec<Stats>> {
+    let mut last: Vec<Stats> = names.iter().map(|_| Stats::default()).collect();
+    let mut out: Vec<Vec<Stats>> = names.iter().map(|_| Vec::new()).collect();
+    for k in 1..=polls {
+        for (i, name) in names.iter().enumerate() {
+            field.wait_polls(name, k, Duration::from_secs(20));
+            // The next poll is an interval (3 s) away: these are poll k's requests.
+            let now = field.sim.stats(name).unwrap();
+            out[i].push(delta(now, last[i]));
+            last[i] = now;
+        }
+    }
+    out
+}
+
+#[test]
+fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
+    let spec = |name: &str, too_big: bool| DeviceSpec {
+        name: name.into(),
+        interfaces: 55,
+        too_big_over_cap: too_big,
+        seed: 3,
+        ..DeviceSpec::default()
+    };
+    let field = Field::start(
+        vec![spec("cuts", false), spec("refuses", true)],
+        "interval: 3s, timeout: 1s, retries: 1, max_repetitions: 25",
+    );
+    let polls = per_poll(&field, &["cuts", "refuses"], 3);
+    let (cuts, refuses) = (&polls[0], &polls[1]);
+    eprintln!("agent that cuts replies, per poll: {cuts:#?}");
+    eprintln!("agent that answers tooBig, per poll: {refuses:#?}");
+
+    // The system group and 13 IF-MIB columns of 55 interfaces: 721 varbinds at least.
+    for p in cuts.iter().chain(refuses) {
+        assert!(p.varbinds_sent >= 6 + 13 * 55, "{p:?}");
+    }
+    // An agent that cuts: every reply is as full as its cap allows, but the last (which
+    // ends past the table) may not be: no request more than the cap implies. From the
+    // second poll on the agent computes at most two rows (of 13) per request beyond what
+    // it sends, where asking 25 repetitions makes it compute 325 varbinds to send ~40.
+    for (k, p) in cuts.iter().enumerate() {
+        assert_eq!(p.too_big, 0, "poll {}: {p:?}", k + 1);
+        assert!(p.requests - p.cut <= 1, "poll {}: {p:?}", k + 1);
+    }
+    for p in &cuts[1..] {
+        assert_eq!(p.requests, cuts[0].requests);
+        assert!(
+            p.varbinds_asked <= p.varbinds_sent + p.requests * 2 * 13,
+            "{p:?}"
+        );
+    }
+    assert!(
+        cuts[0].varbinds_asked > cuts[0].varbinds_sent + 200,
+        "{:?}",
+        cuts[0]
+    );
+    // An agent that refuses: the first poll finds its size with tooBig, the next ones ask
+    // what fits from their first request on, and that is within two rows of what the
+    // same cap lets the other agent send per reply.
+    assert!(refuses[0].too_big >= 1, "{:?}", refuses[0]);
+    let per_request = |p: &Stats| p.varbinds_sent as f64 / p.requests as f64;
+    for p in &refuses[1..] {
+        assert_eq!(p.too_big, 0, "{p:?}");
+        assert_eq!(p.requests, refuses[1].requests, "{p:?}");
+        assert!(p.requests < refuses[0].requests, "{p:?}");
+        assert!(
+            per_request(p) >= per_request(&cuts[1]) - 2.0 * 13.0,
+            "{p:?} vs {:?}",
+            cuts[1]
+        );
+    }
+}
