@@ -6,7 +6,10 @@
 //!   rows than the old all-columns guard of 200,000 allowed.
 //! - A capped agent is polled in the number of requests its cap implies, and no more, from
 //!   the second poll on: every reply is as full as the cap allows (counted at the agent),
-//!   and an agent that refuses with tooBig is not asked too much again.
+//!   and an agent that refuses with tooBig is not asked too much again; also between two
+//!   refreshes of the label columns, when only counters and status are walked.
+//! - A chassis whose ifIndexes are renumbered between two polls carries the agent's labels
+//!   on the very next poll, although its labels were not due for a refresh.
 
 mod common;
 
@@ -242,7 +245,9 @@ fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
     };
     let field = Field::start(
         vec![spec("cuts", false), spec("refuses", true)],
-        "interval: 3s, timeout: 1s, retries: 1, max_repetitions: 25",
+        // Every poll walks all 13 columns here (labels refreshed each time); the kept-label
+        // polls of the default cadence are the next test's.
+        "interval: 3s, timeout: 1s, retries: 1, max_repetitions: 25, refresh: 1",
     );
     let polls = per_poll(&field, &["cuts", "refuses"], 3);
     let (cuts, refuses) = (&polls[0], &polls[1]);
@@ -288,4 +293,143 @@ fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
             cuts[1]
         );
     }
+}
+
+#[test]
+fn capped_agents_between_label_refreshes_take_the_requests_the_cap_implies() {
+    // The default cadence: the first poll walks the 13 IF-MIB columns, the next ones only
+    // the 7 counter and status columns plus ifNumber and ifTableLastChange. Their varbinds
+    // are smaller than the label columns', so what the first poll learned (varbinds per
+    // reply) under-asks once; the walk then asks its configured size once and learns again.
+    let spec = |name: &str, too_big: bool| DeviceSpec {
+        name: name.into(),
+        interfaces: 55,
+        too_big_over_cap: too_big,
+        seed: 3,
+        ..DeviceSpec::default()
+    };
+    let field = Field::start(
+        vec![spec("cuts", false), spec("refuses", true)],
+        "interval: 3s, timeout: 1s, retries: 1, max_repetitions: 25",
+    );
+    let polls = per_poll(&field, &["cuts", "refuses"], 4);
+    let (cuts, refuses) = (&polls[0], &polls[1]);
+    eprintln!("agent that cuts replies, per poll: {cuts:#?}");
+    eprintln!("agent that answers tooBig, per poll: {refuses:#?}");
+    for p in cuts[1..].iter().chain(&refuses[1..]) {
+        // 7 columns of 55 rows at least, and fewer varbinds than the full first poll.
+        assert!(p.varbinds_sent >= 7 * 55, "{p:?}");
+        assert!(p.varbinds_sent < cuts[0].varbinds_sent - 4 * 55, "{p:?}");
+        assert_eq!(p.too_big, 0, "{p:?}");
+    }
+    // The second poll: at most one reply under-asked beside the last; from the third on,
+    // every reply full but the last, and the same number of requests in every kept-label
+    // poll: the second poll's under-ask cost no request.
+    assert!(cuts[1].requests - cuts[1].cut <= 2, "{:?}", cuts[1]);
+    for p in &cuts[2..] {
+        assert!(p.requests - p.cut <= 1, "{p:?}");
+    }
+    for p in &cuts[1..] {
+        assert_eq!(p.requests, cuts[2].requests, "{p:?}");
+        assert!(p.requests < cuts[0].requests, "{p:?}");
+    }
+    // The refusing agent: no tooBig after the first poll, the same requests every poll.
+    for p in &refuses[1..] {
+        assert_eq!(p.requests, refuses[1].requests, "{p:?}");
+        assert!(p.requests < refuses[0].requests, "{p:?}");
+    }
+}
+
+/// ifIndex → ifName as the agent has them now, read with net-snmp's snmpbulkwalk.
+fn agent_if_names(addr: SocketAddr) -> std::collections::BTreeMap<u32, String> {
+    let out = snmp_tool(
+        "snmpbulkwalk",
+        &["-v2c", "-c", "public", "-t", "2", "-r", "1", "-Oq"],
+        addr.port(),
+        &["1.3.6.1.2.1.31.1.1.1.1"],
+    )
+    .expect("snmpbulkwalk ifName");
+    out.lines()
+        .map(|l| {
+            let (oid, name) = l.split_once(' ').unwrap();
+            let idx = oid.rsplit('.').next().unwrap().parse().unwrap();
+            (idx, name.trim().trim_matches('"').to_string())
+        })
+        .collect()
+}
+
+/// ifIndex → ifName of the `ifHCInOctets` series octopoll exposes for `device`.
+fn exposed_if_names(field: &Field, device: &str) -> std::collections::BTreeMap<u32, String> {
+    let (status, body) = field.octopoll.get(&format!("/probe?device={device}"));
+    assert_eq!(status, 200);
+    let mut names = std::collections::BTreeMap::new();
+    for line in body
+        .lines()
+        .filter(|l| l.starts_with("ifHCInOctets_total{"))
+    {
+        let idx: u32 = label(line, "ifIndex").unwrap().parse().unwrap();
+        let name = label(line, "ifName").unwrap().to_string();
+        assert!(names.insert(idx, name).is_none(), "ifIndex {idx} twice");
+    }
+    names
+}
+
+#[test]
+fn renumbered_interfaces_carry_the_agents_labels_on_the_next_poll() {
+    let name = "chassis";
+    // Labels due only every 100th poll: what refreshes them here is the renumbering.
+    let field = Field::start(
+        vec![DeviceSpec {
+            name: name.into(),
+            interfaces: 60,
+            seed: 5,
+            ..DeviceSpec::default()
+        }],
+        "interval: 3s, timeout: 1s, retries: 1, refresh: 100",
+    );
+    let addr = field.sim.devices[1].1;
+    field.wait_polls(name, 2, Duration::from_secs(20));
+    let before = exposed_if_names(&field, name);
+    assert_eq!(before, agent_if_names(addr));
+    assert_eq!(
+        before.keys().copied().collect::<Vec<_>>(),
+        (1..=60).collect::<Vec<_>>()
+    );
+
+    // Shift by one: 59 of the 60 ifIndexes still exist, each now another port's. Kept
+    // labels would put port k's name on port k+1's counters. Done right after poll 2 ends,
+    // so poll 3 (an interval later) is the first to see it.
+    assert!(field.sim.set_if_index_offset(name, 1));
+    let agent = agent_if_names(addr);
+    assert_eq!(
+        agent.keys().copied().collect::<Vec<_>>(),
+        (2..=61).collect::<Vec<_>>()
+    );
+    assert_ne!(agent[&2], before[&2], "the renumbering moved the names");
+    // After snmpbulkwalk's own requests.
+    let at_poll_2 = field.sim.stats(name).unwrap();
+    field.wait_polls(name, 3, Duration::from_secs(20));
+    assert_eq!(
+        exposed_if_names(&field, name),
+        agent,
+        "poll 3: the agent's labels"
+    );
+
+    // Poll 3 walked the label columns again (ifName, ifDescr, ifAlias... 6 of 13), poll 4
+    // does not: the labels are kept again, and still right.
+    let at_poll_3 = field.sim.stats(name).unwrap();
+    field.wait_polls(name, 4, Duration::from_secs(20));
+    let at_poll_4 = field.sim.stats(name).unwrap();
+    let (p3, p4) = (delta(at_poll_3, at_poll_2), delta(at_poll_4, at_poll_3));
+    eprintln!("poll 3 (renumbered): {p3:?}\npoll 4: {p4:?}");
+    assert!(p3.varbinds_sent >= 13 * 60, "{p3:?}");
+    assert!(
+        p4.varbinds_sent < p3.varbinds_sent - 5 * 60,
+        "{p4:?} vs {p3:?}"
+    );
+    assert_eq!(
+        exposed_if_names(&field, name),
+        agent,
+        "poll 4: still the agent's labels"
+    );
 }

@@ -250,6 +250,9 @@ pub async fn walk_columns_with<R: Requester + Sync>(
     let mut request: Vec<Oid> = Vec::with_capacity(scalars.len() + columns.len());
     let mut done: Vec<bool> = Vec::with_capacity(columns.len());
     let mut reply: Vec<(Oid, Value)> = Vec::new();
+    // The last reply was full to an ask lowered from what was learned: ask what is
+    // configured once (see below).
+    let mut probe = false;
 
     while !active.is_empty() {
         // Columns that are behind go first. A reply cut by the agent's size cap ends
@@ -270,9 +273,12 @@ pub async fn walk_columns_with<R: Requester + Sync>(
         let width = active.len() as u32;
         // With limits to learn into, they drive the ask (bisecting after tooBig); without,
         // tooBig halves it for this walk only.
-        let reps = limits.map_or(max_rep, |l| {
-            l.repetitions(max_repetitions, non_repeaters, width)
-        });
+        let reps = match limits {
+            Some(_) if probe => max_rep,
+            Some(l) => l.repetitions(max_repetitions, non_repeaters, width),
+            None => max_rep,
+        };
+        probe = false;
         let asked = non_repeaters.saturating_add(reps.saturating_mul(width));
         out.requests += 1;
         reply.clear();
@@ -309,7 +315,18 @@ pub async fn walk_columns_with<R: Requester + Sync>(
         }
         if let Some(l) = limits {
             let ended = reply.iter().any(|(_, v)| matches!(v, Value::EndOfMibView));
-            l.note_reply(asked, reply.len() as u32, ended);
+            let got = reply.len() as u32;
+            // Full, to an ask lowered for truncation: these columns' varbinds are smaller
+            // than those the capacity was learned on (a poll of counters without the label
+            // columns). One ask of the configured size makes the agent cut at its capacity
+            // for them, learned from then on; growing a row per request would take many.
+            // Not for an agent that refuses (each probe would be a tooBig).
+            probe = !ended
+                && got == asked
+                && reps < max_rep
+                && l.learned().truncated_at.is_some()
+                && l.learned().too_big_at.is_none();
+            l.note_reply(asked, got, ended);
         }
 
         let mut varbinds = reply.drain(..);
@@ -773,8 +790,15 @@ mod tests {
         let w = block_on(walk_columns(&fake, &columns_of(4), 25, 1000)).unwrap();
         assert!(w.columns.iter().all(|c| c.len() == 100));
         let asks = fake.calls.lock().unwrap().clone();
-        assert_eq!(asks[0], 6, "{asks:?}"); // ceil(21 / 4)
-        assert_eq!(*asks.last().unwrap(), 11, "{asks:?}");
+        assert_eq!(asks[0], 6, "{asks:?}"); // ceil(21 / 4): full, so
+        assert_eq!(asks[1], 25, "{asks:?}"); // one ask of the configured size, cut at 40,
+        assert!(asks[2..].iter().all(|&a| a == 11), "{asks:?}"); // then ceil(41 / 4)
+        assert_eq!(
+            fake.limits.as_ref().unwrap().learned().truncated_at,
+            Some(40)
+        );
+        // 24, then 40 per request for the remaining 376 varbinds: 10 more.
+        assert!(w.requests <= 12, "{asks:?}");
     }
 
     #[test]
