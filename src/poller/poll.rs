@@ -9,7 +9,7 @@ use crate::metrics::mapping::{self, oids, Interface, SystemInfo};
 use crate::snmp::{Oid, SnmpError, Value};
 use crate::table::decode::{decode_module, filter_instances, filter_rows, Kept};
 use crate::table::fetch::{fetch, get_all, FetchReport, Snmp, WalkSettings};
-use crate::table::{Families, Family, Fetched, Flavor, Plan, TableModule, Warnings};
+use crate::table::{Families, Family, Fetched, Flavor, KeptWalks, Plan, TableModule, Warnings};
 
 /// Rows one column may return before octopoll calls the table endless (per column), unless
 /// the device sets `max_rows`.
@@ -65,7 +65,7 @@ struct CachedPlan {
 struct KeptLabels {
     /// The plan they were walked for.
     key: Vec<usize>,
-    data: Arc<Fetched>,
+    data: KeptWalks,
     /// Polls since the refresh.
     age: u32,
     /// sysUpTime at the latest poll: going back means the device rebooted.
@@ -322,7 +322,7 @@ pub async fn poll<S: Snmp>(
                 let p = state.plan_for(&modules, rules);
                 fetch(session, &p.slow, &[], settings, &mut fetched, &mut report).await?;
             }
-            None => fetched.set_base(Some(kept.data.clone())),
+            None => fetched.set_base(Some(Arc::new(kept.data.expand()))),
         }
     }
 
@@ -384,7 +384,7 @@ pub async fn poll<S: Snmp>(
         let data_kept = fetched.take_walks(&slow);
         state.labels = (!slow.is_empty()).then(|| KeptLabels {
             key,
-            data: Arc::new(data_kept),
+            data: KeptWalks::keep(data_kept),
             age: 0,
             uptime: now_uptime,
             markers: marks,

@@ -19,6 +19,6 @@ pub mod plan;
 pub mod render;
 
 pub use decode::{Families, Family, Sample, Warnings};
-pub use fetched::Fetched;
+pub use fetched::{Fetched, KeptWalks};
 pub use model::*;
 pub use plan::Plan;
