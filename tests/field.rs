@@ -433,3 +433,31 @@ fn renumbered_interfaces_carry_the_agents_labels_on_the_next_poll() {
         "poll 4: still the agent's labels"
     );
 }
+
+#[test]
+fn a_column_over_max_rows_fails_the_poll_naming_column_and_limit() {
+    // 55 interfaces against a limit of 40 rows per column: the device is down with an
+    // error that says which column and which limit; the 2-interface device beside it is
+    // polled as usual.
+    let field = Field::start(
+        vec![DeviceSpec {
+            name: "wide".into(),
+            interfaces: 55,
+            ..DeviceSpec::default()
+        }],
+        "interval: 3s, timeout: 1s, retries: 1, max_rows: 40",
+    );
+    field.wait_polls("warm-up", 2, Duration::from_secs(20));
+    let row = field.octopoll.status_row("wide");
+    assert!(
+        row.contains("returned more than 40 rows") && row.contains("max_rows"),
+        "{row}"
+    );
+    assert!(row.contains("1.3.6.1.2.1."), "the column is named: {row}");
+    let (_, body) = field.octopoll.get("/probe?device=wide");
+    assert_eq!(
+        sample(&body, "snmp_device_up{device=\"wide\""),
+        Some(0.0),
+        "{body}"
+    );
+}

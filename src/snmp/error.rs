@@ -50,7 +50,9 @@ pub enum SnmpError {
     /// A walk would not end: one column returned more rows than octopoll accepts for a
     /// column of one device (an endless table, or a limit set too low for the device).
     #[error(
-        "column {oid} returned more than {limit} rows (the per-column row limit); walk stopped"
+        "column {oid} returned more than {limit} rows, the device's per-column row limit \
+         (max_rows): walk stopped, as for an endless table; raise max_rows if the table \
+         really is that big"
     )]
     TooManyRows {
         /// The column that tripped the limit.
