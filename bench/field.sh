@@ -15,6 +15,8 @@
 # Environment (defaults in brackets):
 #   DEVICES [1000] INTERVAL [10s] WINDOW [30]   octopoll on the simulator: devices, interval,
 #                          measured seconds; snmp_exporter is scraped at the same rate
+#   CADENCE_WINDOW [10 intervals]   window of octopoll's default-cadence run on the
+#                          simulator: a whole cycle of 10 polls, one of them a label refresh
 #   SIM_CAP [1500]         reply cap of the simulator (bytes)
 #   REC_DEVICES [8] REC_INTERVAL [4s] REC_WINDOW [90]   the same on snmpsim (one Python
 #                          process: about 80 requests/s, so far fewer polls)
@@ -22,6 +24,10 @@
 #   FLOOR_N [20000] REC_FLOOR_N [1500]   requests per floor run (three runs per agent)
 #   SE_STREAMS [8]         serial curl streams pacing snmp_exporter
 #   SKIP_BUILD=1           use the existing target/release/octopoll
+#
+# octopoll runs twice on each agent: with refresh: 1 (all 13 IF-MIB columns every poll,
+# the work snmp_exporter does per scrape) and with the default cadence (label columns every
+# 10th poll, counters and status every poll).
 #
 # CPU is utime+stime of the measured process only (/proc/PID/stat, 10 ms ticks; the agent
 # is not counted). Requests: octopoll's octopoll_snmp_requests_total; snmp_exporter's
@@ -110,7 +116,10 @@ BASE_PORT=$(free_base "$DEVICES" 20000)
 start_sim "$DEVICES" "$BASE_PORT"
 floor_runs 127.0.0.1 "$BASE_PORT" public "$FLOOR_N" sim_floor
 make_config "$WORK/op-sim.yml" "$DEVICES" "$INTERVAL" 2s 2
-measure_octopoll "$WORK/op-sim.yml" "$WINDOW" sim_op
+sed '/^defaults:/a\  refresh: 1' "$WORK/op-sim.yml" >"$WORK/op-sim-r1.yml"
+measure_octopoll "$WORK/op-sim-r1.yml" "$WINDOW" sim_r1
+# The default cadence over a whole refresh cycle (10 polls), not only polls between refreshes.
+measure_octopoll "$WORK/op-sim.yml" "${CADENCE_WINDOW:-$(calc "10 * ${INTERVAL%s}")}" sim_op
 for ((i = 0; i < DEVICES; i++)); do
     printf 'url = "http://127.0.0.1:%d/snmp?target=127.0.0.1:%d&module=if_mib"\noutput = "/dev/null"\n' \
         "$SE_PORT" $((BASE_PORT + i))
@@ -153,6 +162,8 @@ R[rec_vb_per_reply]=$(snmpbulkget -v2c -c rec-00 -Cr25 -On "127.0.0.1:$REC_PORT"
     echo 'devices:'
     for ((i = 0; i < REC_DEVICES; i++)); do printf '  - {name: rec-%02d, address: "127.0.0.1:%d", auth: c%02d}\n' "$i" "$REC_PORT" "$i"; done
 } >"$WORK/op-rec.yml"
+sed 's/^defaults: {/defaults: {refresh: 1, /' "$WORK/op-rec.yml" >"$WORK/op-rec-r1.yml"
+measure_octopoll "$WORK/op-rec-r1.yml" "$REC_WINDOW" rec_r1
 measure_octopoll "$WORK/op-rec.yml" "$REC_WINDOW" rec_op
 for ((i = 0; i < REC_DEVICES; i++)); do se_module "$(printf 'rec%02d' "$i")" "$(printf 'rec-%02d' "$i")"; done >"$WORK/snmp-rec.yml"
 for ((i = 0; i < REC_DEVICES; i++)); do
@@ -171,19 +182,27 @@ goal() { awk -v x="$1" -v y="$2" 'BEGIN { print (x <= y ? "MET" : "MISSED") }'; 
     echo "   load average at start: ${R[load_start]}, at end: $(loadavg)"
     for a in sim rec; do
         if [[ $a == sim ]]; then
-            echo "-- simulator, replies capped at $SIM_CAP bytes: octopoll $DEVICES devices every $INTERVAL, snmp_exporter at the same rate, ${WINDOW}s each"
+            echo "-- simulator, replies capped at $SIM_CAP bytes: octopoll $DEVICES devices every $INTERVAL, snmp_exporter at the same rate, ${WINDOW}s each (octopoll at the default cadence: ${CADENCE_WINDOW:-$(calc "10 * ${INTERVAL%s}")}s)"
         else
             echo "-- snmpsim, $(basename "$RECORDING") ($REC_DEVICES copies, ${R[rec_vb_per_reply]} varbinds per 13-column GETBULK): $REC_DEVICES devices every $REC_INTERVAL, ${REC_WINDOW}s each"
         fi
-        printf '%-34s %12s %14s %10s\n' "" octopoll snmp_exporter floor
-        printf '%-34s %12s %14s %10s\n' "CPU us per SNMP request" "${R[${a}_op_req_us]}" "${R[${a}_se_req_us]}" "${R[${a}_floor]}"
-        printf '%-34s %12s %14s %10s\n' "CPU ms per 55-interface poll" "${R[${a}_op_poll_ms]}" "${R[${a}_se_poll_ms]}" ""
-        printf '%-34s %12s %14s %10s\n' "SNMP requests per poll" "${R[${a}_op_req_per_poll]}" "${R[${a}_se_packets]}" ""
-        printf '%-34s %12s %14s %10s\n' "polls measured" "${R[${a}_op_polls]}" "${R[${a}_se_polls]}" ""
+        row() { printf '%-34s %14s %12s %14s %10s\n' "$@"; }
+        row "" "octopoll r=1" octopoll snmp_exporter floor
+        row "CPU us per SNMP request" "${R[${a}_r1_req_us]}" "${R[${a}_op_req_us]}" "${R[${a}_se_req_us]}" "${R[${a}_floor]}"
+        row "CPU ms per 55-interface poll" "${R[${a}_r1_poll_ms]}" "${R[${a}_op_poll_ms]}" "${R[${a}_se_poll_ms]}" ""
+        row "SNMP requests per poll" "${R[${a}_r1_req_per_poll]}" "${R[${a}_op_req_per_poll]}" "${R[${a}_se_packets]}" ""
+        row "polls measured" "${R[${a}_r1_polls]}" "${R[${a}_op_polls]}" "${R[${a}_se_polls]}" ""
+        echo "   octopoll r=1: refresh: 1, every column every poll (snmp_exporter's work); octopoll: the default refresh (labels every 10th poll)"
         echo "   floor runs (us per request): ${R[${a}_floor_all]}${R[${a}_floor_after_all]:+; after the exporters: ${R[${a}_floor_after_all]}}"
-        echo "   octopoll: ${R[${a}_op_cpu_s]} CPU s, ${R[${a}_op_reqs]} requests, failed polls since start ${R[${a}_op_failed]}, peak RSS ${R[${a}_op_rss]} MiB; snmp_exporter: ${R[${a}_se_cpu_s]} CPU s"
-        r1=$(calc "${R[${a}_op_req_us]} / ${R[${a}_floor]}")
-        r2=$(calc "${R[${a}_op_poll_ms]} / ${R[${a}_se_poll_ms]}")
-        echo "   ratio octopoll/floor per request: $r1 (goal <= 1.5: $(goal "$r1" 1.5)); octopoll/snmp_exporter per poll: $r2 (goal <= 0.15: $(goal "$r2" 0.15)); snmp_exporter/floor per request: $(calc "${R[${a}_se_req_us]} / ${R[${a}_floor]}")"
+        for o in r1 op; do
+            echo "   octopoll $o: ${R[${a}_${o}_cpu_s]} CPU s, ${R[${a}_${o}_reqs]} requests, failed polls since start ${R[${a}_${o}_failed]}, peak RSS ${R[${a}_${o}_rss]} MiB"
+        done
+        echo "   snmp_exporter: ${R[${a}_se_cpu_s]} CPU s"
+        for o in r1 op; do
+            r1=$(calc "${R[${a}_${o}_req_us]} / ${R[${a}_floor]}")
+            r2=$(calc "${R[${a}_${o}_poll_ms]} / ${R[${a}_se_poll_ms]}")
+            echo "   octopoll $o: ratio to the floor per request: $r1 (goal <= 1.5: $(goal "$r1" 1.5)); to snmp_exporter per poll: $r2 (goal <= 0.15: $(goal "$r2" 0.15))"
+        done
+        echo "   snmp_exporter/floor per request: $(calc "${R[${a}_se_req_us]} / ${R[${a}_floor]}")"
     done
 } | tee "${RESULT_FILE:-/dev/null}"
