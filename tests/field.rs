@@ -234,8 +234,10 @@ fn per_poll(field: &Field, names: &[&str], polls: u64) -> Vec<Vec<Stats>> {
     out
 }
 
-#[test]
-fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
+/// Two 55-interface agents capped at 1,500 bytes, one that cuts replies and one that
+/// answers tooBig, polled every 3 s with `extra` defaults: what each agent counted in
+/// polls 1 to `polls`, printed.
+fn cut_and_refusing_agents(extra: &str, polls: u64) -> (Vec<Stats>, Vec<Stats>) {
     let spec = |name: &str, too_big: bool| DeviceSpec {
         name: name.into(),
         interfaces: 55,
@@ -245,14 +247,20 @@ fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
     };
     let field = Field::start(
         vec![spec("cuts", false), spec("refuses", true)],
-        // Every poll walks all 13 columns here (labels refreshed each time); the kept-label
-        // polls of the default cadence are the next test's.
-        "interval: 3s, timeout: 1s, retries: 1, max_repetitions: 25, refresh: 1",
+        &format!("interval: 3s, timeout: 1s, retries: 1, max_repetitions: 25{extra}"),
     );
-    let polls = per_poll(&field, &["cuts", "refuses"], 3);
-    let (cuts, refuses) = (&polls[0], &polls[1]);
+    let mut per = per_poll(&field, &["cuts", "refuses"], polls).into_iter();
+    let (cuts, refuses) = (per.next().unwrap(), per.next().unwrap());
     eprintln!("agent that cuts replies, per poll: {cuts:#?}");
     eprintln!("agent that answers tooBig, per poll: {refuses:#?}");
+    (cuts, refuses)
+}
+
+#[test]
+fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
+    // Every poll walks all 13 columns here (labels refreshed each time); the kept-label
+    // polls of the default cadence are the next test's.
+    let (cuts, refuses) = &cut_and_refusing_agents(", refresh: 1", 3);
 
     // The system group and 13 IF-MIB columns of 55 interfaces: 721 varbinds at least.
     for p in cuts.iter().chain(refuses) {
@@ -298,26 +306,12 @@ fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
 #[test]
 fn capped_agents_between_label_refreshes_take_the_requests_the_cap_implies() {
     // The default cadence: the first poll walks the 13 IF-MIB columns, the next ones only
-    // the 7 counter and status columns plus ifNumber and ifTableLastChange. Their varbinds
+    // the 8 counter and status columns plus ifNumber and ifTableLastChange. Their varbinds
     // are smaller than the label columns', so what the first poll learned (varbinds per
     // reply) under-asks once; the walk then asks its configured size once and learns again.
-    let spec = |name: &str, too_big: bool| DeviceSpec {
-        name: name.into(),
-        interfaces: 55,
-        too_big_over_cap: too_big,
-        seed: 3,
-        ..DeviceSpec::default()
-    };
-    let field = Field::start(
-        vec![spec("cuts", false), spec("refuses", true)],
-        "interval: 3s, timeout: 1s, retries: 1, max_repetitions: 25",
-    );
-    let polls = per_poll(&field, &["cuts", "refuses"], 4);
-    let (cuts, refuses) = (&polls[0], &polls[1]);
-    eprintln!("agent that cuts replies, per poll: {cuts:#?}");
-    eprintln!("agent that answers tooBig, per poll: {refuses:#?}");
+    let (cuts, refuses) = &cut_and_refusing_agents("", 4);
     for p in cuts[1..].iter().chain(&refuses[1..]) {
-        // 7 columns of 55 rows at least, and fewer varbinds than the full first poll.
+        // 8 columns of 55 rows (7 at least), and fewer varbinds than the full first poll.
         assert!(p.varbinds_sent >= 7 * 55, "{p:?}");
         assert!(p.varbinds_sent < cuts[0].varbinds_sent - 4 * 55, "{p:?}");
         assert_eq!(p.too_big, 0, "{p:?}");
@@ -415,7 +409,7 @@ fn renumbered_interfaces_carry_the_agents_labels_on_the_next_poll() {
         "poll 3: the agent's labels"
     );
 
-    // Poll 3 walked the label columns again (ifName, ifDescr, ifAlias... 6 of 13), poll 4
+    // Poll 3 walked the label columns again (ifDescr, ifName, ifHighSpeed, ifAlias, ifIndex: 5 of 13), poll 4
     // does not: the labels are kept again, and still right.
     let at_poll_3 = field.sim.stats(name).unwrap();
     field.wait_polls(name, 4, Duration::from_secs(20));
