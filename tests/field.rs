@@ -409,8 +409,8 @@ fn renumbered_interfaces_carry_the_agents_labels_on_the_next_poll() {
         "poll 3: the agent's labels"
     );
 
-    // Poll 3 walked the label columns again (ifDescr, ifName, ifHighSpeed, ifAlias, ifIndex: 5 of 13), poll 4
-    // does not: the labels are kept again, and still right.
+    // Poll 3 walked the label columns again (ifDescr, ifName, ifHighSpeed, ifAlias,
+    // ifIndex: 5 of 13), poll 4 does not: the labels are kept again, and still right.
     let at_poll_3 = field.sim.stats(name).unwrap();
     field.wait_polls(name, 4, Duration::from_secs(20));
     let at_poll_4 = field.sim.stats(name).unwrap();
