@@ -23,14 +23,6 @@ use tokio_util::sync::CancellationToken;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Simulated devices plus an octopoll polling them, added by a reload so that they are
 /// polled at once (a first start spreads first polls over the interval).
 struct Field {

@@ -17,14 +17,6 @@ use fault_agent::{FaultAgent, Mode};
 use octopoll::sim::{DeviceSpec, Fault};
 use tokio_util::sync::CancellationToken;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn spec(name: &str, fault: Fault, seed: u64) -> DeviceSpec {
     DeviceSpec {
         name: name.to_string(),

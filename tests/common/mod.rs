@@ -402,3 +402,12 @@ impl Simulator {
         }
     }
 }
+
+/// A two-worker tokio runtime for tests that run the simulator or octopoll in process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
