@@ -159,7 +159,7 @@ run() { # LABEL BINARY CONFIG
 }
 
 machine_info
-echo "devices: $DEVICES x 55 interfaces, 1 s interval, simulator replies uncapped unless the binary caps them"
+echo "devices: $DEVICES x 55 interfaces, 1 s interval, simulator replies capped at ${SIM_CAP:-1500} bytes (0: uncapped)"
 run "A new: if_mib" "$NEW" "$WORK/a.yml"
 run "B new: if_mib + 3 table modules" "$NEW" "$WORK/b.yml"
 run "C new: snmp_exporter-shaped if_mib" "$NEW" "$WORK/c.yml"
