@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -54,39 +52,7 @@ fn scrape_discarding(addr: &str) -> usize {
 #[test]
 #[ignore]
 fn metrics_under_load_while_polling() {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_octopoll"))
-        .args([
-            "simulate",
-            "--devices",
-            &DEVICES.to_string(),
-            "--interfaces",
-            "55",
-            "--base-port",
-            "0",
-            "--print-config",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(sim.stdout.take().unwrap());
-    let _sim = Proc {
-        child: sim,
-        name: "simulator",
-    };
-    let mut yaml = String::new();
-    let mut seen = 0;
-    while seen < DEVICES {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "simulator ended early"
-        );
-        if line.trim_start().starts_with("- {name") {
-            seen += 1;
-        }
-        yaml.push_str(&line);
-    }
+    let (_sim, yaml) = simulator_config(DEVICES, 55);
     let yaml = yaml.replace(
         "defaults:\n",
         "defaults:\n  interval: 10s\n  timeout: 2s\n  retries: 1\n",

@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -84,46 +83,6 @@ fn kernel_drops(port: u16) -> Option<u64> {
     })
 }
 
-/// The simulator's config for `n` devices, with `defaults` replaced.
-fn simulated(n: usize) -> (Proc, String) {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_octopoll"))
-        .args([
-            "simulate",
-            "--devices",
-            &n.to_string(),
-            "--interfaces",
-            "24",
-            "--base-port",
-            "0",
-            "--print-config",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(sim.stdout.take().unwrap());
-    let proc = Proc {
-        child: sim,
-        name: "simulator",
-    };
-    let mut yaml = String::new();
-    let mut seen = 0;
-    while seen < n {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "simulator ended early"
-        );
-        if line.trim_start().starts_with("- {name") {
-            seen += 1;
-        }
-        yaml.push_str(&line);
-    }
-    // Keep the pipe open (the simulator writes nothing more).
-    std::mem::forget(reader);
-    (proc, yaml)
-}
-
 #[test]
 fn ten_thousand_traps_per_second_do_not_delay_polls() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -146,7 +105,7 @@ fn ten_thousand_traps_per_second_do_not_delay_polls() {
             "3",
         ],
     );
-    let (_sim, yaml) = simulated(DEVICES);
+    let (_sim, yaml) = simulator_config(DEVICES, 24);
     let trap_port = free_udp_port();
     let yaml = yaml.replace(
         "defaults:\n",

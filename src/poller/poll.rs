@@ -326,37 +326,31 @@ pub async fn poll<S: Snmp>(
         }
     }
 
-    let (mut data, mut misses) = decode(
-        session,
-        state,
-        &modules,
-        rules,
-        settings,
-        &mut fetched,
-        &mut report,
-    )
-    .await?;
-    if refresh == Refresh::Kept {
-        let kept = state.labels.as_ref().expect("kept labels");
-        if !misses.is_subset(&kept.misses) {
-            // A lookup missed a row it had not: maybe new rows whose labels are not
-            // kept yet. Walk the labels now and decode again.
-            refresh = Refresh::NewLookupMiss;
-            fetched.set_base(None);
-            let p = state.plan_for(&modules, rules);
-            fetch(session, &p.slow, &[], settings, &mut fetched, &mut report).await?;
-            (data, misses) = decode(
-                session,
-                state,
-                &modules,
-                rules,
-                settings,
-                &mut fetched,
-                &mut report,
-            )
-            .await?;
+    let (mut data, misses) = loop {
+        let (data, misses) = decode(
+            session,
+            state,
+            &modules,
+            rules,
+            settings,
+            &mut fetched,
+            &mut report,
+        )
+        .await?;
+        if refresh == Refresh::Kept {
+            let kept = state.labels.as_ref().expect("kept labels");
+            if !misses.is_subset(&kept.misses) {
+                // A lookup missed a row it had not: maybe new rows whose labels are not
+                // kept yet. Walk the labels now and decode again (once: no longer Kept).
+                refresh = Refresh::NewLookupMiss;
+                fetched.set_base(None);
+                let p = state.plan_for(&modules, rules);
+                fetch(session, &p.slow, &[], settings, &mut fetched, &mut report).await?;
+                continue;
+            }
         }
-    }
+        break (data, misses);
+    };
 
     if refresh == Refresh::Kept {
         // An interface the kept labels name but no value column has is gone.

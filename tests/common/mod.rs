@@ -411,3 +411,44 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// `octopoll simulate` with `n` devices of `interfaces` interfaces on ephemeral ports, and
+/// the config it prints for them (read until every device is listed).
+pub fn simulator_config(n: usize, interfaces: usize) -> (Proc, String) {
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_octopoll"))
+        .args([
+            "simulate",
+            "--devices",
+            &n.to_string(),
+            "--interfaces",
+            &interfaces.to_string(),
+            "--base-port",
+            "0",
+            "--print-config",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(sim.stdout.take().unwrap());
+    let proc = Proc {
+        child: sim,
+        name: "simulator",
+    };
+    let mut yaml = String::new();
+    let mut seen = 0;
+    while seen < n {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "simulator ended early"
+        );
+        if line.trim_start().starts_with("- {name") {
+            seen += 1;
+        }
+        yaml.push_str(&line);
+    }
+    // Keep the pipe open (the simulator writes nothing more).
+    std::mem::forget(reader);
+    (proc, yaml)
+}
