@@ -2,7 +2,9 @@
 //!
 //! Each device polls on its own interval at a phase given by a stable hash of its name, so a
 //! fleet's polls spread over the interval and keep their slots across restarts. A poll never
-//! overlaps itself: a slot that passes while a poll still runs is counted as skipped.
+//! overlaps itself: a slot that passes while a poll still runs is counted as skipped. A
+//! device added or changed by a reload polls at once and then joins its slot, skipping it
+//! if it comes less than half an interval after that poll.
 
 pub mod poll;
 pub mod rates;
@@ -84,6 +86,26 @@ fn until_next_slot(now: SystemTime, interval: Duration, offset: Duration) -> Dur
     let off = offset.as_millis() as u64 % iv;
     let into = (since + iv - off) % iv;
     Duration::from_millis(iv - into)
+}
+
+/// Time from `now` until the poll after one that started at `started`: the next slot, or
+/// the one after when the next is less than half an interval after `started`. A poll out
+/// of schedule (a device added by a reload polls at once, an extra poll on request) would
+/// otherwise be followed by its slot moments later: twice the load on the agent for one
+/// interval's data.
+fn until_next_poll(
+    started: SystemTime,
+    now: SystemTime,
+    interval: Duration,
+    offset: Duration,
+) -> Duration {
+    let wait = until_next_slot(now, interval, offset);
+    let after_start = (now + wait).duration_since(started).unwrap_or_default();
+    if after_start < interval / 2 {
+        wait + interval
+    } else {
+        wait
+    }
 }
 
 /// What a config change did to the running devices.
@@ -324,6 +346,7 @@ async fn run_device(
             _ = trigger.notify.notified() => {}
         }
         let started = Instant::now();
+        let started_wall = SystemTime::now();
         let deadline = poll_deadline(device.interval);
         let mut started_work = false;
         let result = tokio::select! {
@@ -358,7 +381,7 @@ async fn run_device(
             skipped,
         );
         let now = Instant::now();
-        let wait = until_next_slot(SystemTime::now(), device.interval, offset);
+        let wait = until_next_poll(started_wall, SystemTime::now(), device.interval, offset);
         // Slots that passed between this poll's planned start and the next one.
         let planned_gap = (now + wait).saturating_duration_since(next);
         skipped =
@@ -450,6 +473,30 @@ mod tests {
             .unwrap();
         t.remove("sw1");
         assert!(!t.poll_now("sw1", gap));
+    }
+
+    #[test]
+    fn a_poll_out_of_schedule_is_not_followed_by_its_slot_moments_later() {
+        let iv = Duration::from_secs(10);
+        let off = Duration::from_millis(2500);
+        let slot = UNIX_EPOCH + Duration::from_millis(1_000_002_500);
+        // Polled at once 1 s before a slot: that slot is skipped, the next one kept.
+        let started = slot - Duration::from_secs(1);
+        let now = started + Duration::from_millis(200);
+        assert_eq!(
+            until_next_poll(started, now, iv, off),
+            Duration::from_millis(10_800)
+        );
+        // 6 s before a slot: that slot is kept.
+        let started = slot - Duration::from_secs(6);
+        let now = started + Duration::from_millis(200);
+        assert_eq!(
+            until_next_poll(started, now, iv, off),
+            Duration::from_millis(5_800)
+        );
+        // A poll on its slot: the next slot, an interval after its start, however long it took.
+        let now = slot + Duration::from_secs(7);
+        assert_eq!(until_next_poll(slot, now, iv, off), Duration::from_secs(3));
     }
 
     #[test]
