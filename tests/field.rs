@@ -205,6 +205,7 @@ fn delta(after: Stats, before: Stats) -> Stats {
         requests: after.requests - before.requests,
         cut: after.cut - before.cut,
         too_big: after.too_big - before.too_big,
+        full: after.full - before.full,
         varbinds_asked: after.varbinds_asked - before.varbinds_asked,
         varbinds_sent: after.varbinds_sent - before.varbinds_sent,
     }
@@ -217,7 +218,8 @@ fn per_poll(field: &Field, names: &[&str], polls: u64) -> Vec<Vec<Stats>> {
     for k in 1..=polls {
         for (i, name) in names.iter().enumerate() {
             field.wait_polls(name, k, Duration::from_secs(20));
-            // The next poll is an interval (3 s) away: these are poll k's requests.
+            // The next poll is at least half an interval (1.5 s) away: these are poll k's
+            // requests.
             let now = field.sim.stats(name).unwrap();
             out[i].push(delta(now, last[i]));
             last[i] = now;
@@ -285,6 +287,7 @@ fn capped_agents_are_polled_in_the_requests_the_cap_implies() {
     let per_request = |p: &Stats| p.varbinds_sent as f64 / p.requests as f64;
     for p in &refuses[1..] {
         assert_eq!(p.too_big, 0, "{p:?}");
+        refusing_agent_is_asked_whole_rows_to_the_cap(p);
         assert_eq!(p.requests, refuses[1].requests, "{p:?}");
         assert!(p.requests < refuses[0].requests, "{p:?}");
         assert!(
@@ -319,11 +322,23 @@ fn capped_agents_between_label_refreshes_take_the_requests_the_cap_implies() {
         assert_eq!(p.requests, cuts[2].requests, "{p:?}");
         assert!(p.requests < cuts[0].requests, "{p:?}");
     }
-    // The refusing agent: no tooBig after the first poll, the same requests every poll.
+    // The refusing agent: no tooBig after the first poll, the same requests every poll,
+    // each asking as many rows of the 8 columns as fit (9, where the 13-column walk
+    // learned that 5 rows of 13 fit and 6 are refused).
     for p in &refuses[1..] {
         assert_eq!(p.requests, refuses[1].requests, "{p:?}");
         assert!(p.requests < refuses[0].requests, "{p:?}");
+        refusing_agent_is_asked_whole_rows_to_the_cap(p);
     }
+}
+
+/// A poll of an agent that refuses (tooBig) instead of cutting: every request but two asks
+/// as many whole rows as fit, one repetition more would have been refused (counted at the
+/// agent). The two: the last, which sees the end of the table, and the first, which
+/// carries the system group and asks what is known to fit rather than probe once a poll.
+fn refusing_agent_is_asked_whole_rows_to_the_cap(p: &Stats) {
+    assert_eq!(p.cut, 0, "{p:?}");
+    assert!(p.requests - p.full <= 2, "{p:?}");
 }
 
 /// ifIndex → ifName as the agent has them now, read with net-snmp's snmpbulkwalk.

@@ -112,6 +112,9 @@ pub struct Stats {
     pub cut: u64,
     /// tooBig replies.
     pub too_big: u64,
+    /// GETBULK replies of an agent that refuses ([`DeviceSpec::too_big_over_cap`]) that
+    /// one more repetition would have made too big: asked as much as whole rows allow.
+    pub full: u64,
     /// Varbinds GETBULK requests asked for (non-repeaters + repetitions × repeaters).
     pub varbinds_asked: u64,
     /// Varbinds sent in replies.
@@ -124,6 +127,7 @@ pub(crate) struct DeviceStats {
     pub(crate) requests: AtomicU64,
     pub(crate) cut: AtomicU64,
     pub(crate) too_big: AtomicU64,
+    pub(crate) full: AtomicU64,
     pub(crate) varbinds_asked: AtomicU64,
     pub(crate) varbinds_sent: AtomicU64,
 }
@@ -134,6 +138,7 @@ impl DeviceStats {
             requests: self.requests.load(Relaxed),
             cut: self.cut.load(Relaxed),
             too_big: self.too_big.load(Relaxed),
+            full: self.full.load(Relaxed),
             varbinds_asked: self.varbinds_asked.load(Relaxed),
             varbinds_sent: self.varbinds_sent.load(Relaxed),
         }

@@ -120,6 +120,20 @@ pub(crate) fn respond(
                 fits,
             );
             if !bulk.cut {
+                // Would a repetition more have been refused? (Only where it is counted.)
+                if cap.too_big
+                    && get_bulk(
+                        view,
+                        &request_vbs,
+                        nr,
+                        max_repetitions as usize + 1,
+                        elapsed_ms,
+                        fits,
+                    )
+                    .cut
+                {
+                    stats.full.fetch_add(1, Relaxed);
+                }
                 Ok(bulk.varbinds)
             } else if cap.too_big {
                 Err((TOO_BIG, 0))
@@ -528,5 +542,22 @@ mod tests {
         assert_eq!(pdu.varbinds().len(), 10);
         let st = stats.snapshot();
         assert_eq!((st.requests, st.cut, st.too_big), (2, 0, 1));
+        assert_eq!(st.full, 0);
+        // Counted full when it was asked the most that fits (what an agent that cuts
+        // sends), not one less.
+        let cuts = Cap {
+            too_big: false,
+            ..c
+        };
+        let most = decode(respond(&view, b"public", cuts, &stats, bulk(150), 0).unwrap())
+            .varbinds()
+            .len() as u32;
+        let pdu = decode(respond(&view, b"public", c, &stats, bulk(most), 0).unwrap());
+        assert_eq!(pdu.error_status(), NO_ERROR);
+        assert_eq!(stats.snapshot().full, 1);
+        respond(&view, b"public", c, &stats, bulk(most - 1), 0).unwrap();
+        assert_eq!(stats.snapshot().full, 1);
+        let pdu = decode(respond(&view, b"public", c, &stats, bulk(most + 1), 0).unwrap());
+        assert_eq!(pdu.error_status(), TOO_BIG);
     }
 }

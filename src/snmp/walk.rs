@@ -71,14 +71,84 @@ pub trait Requester {
 /// them (one per device). Shared by reference; the lock is never held across an await.
 #[derive(Debug, Default)]
 pub struct ReplyLimits {
-    learned: Mutex<Learned>,
+    learned: Mutex<State>,
     /// Rows each column had in its last walk: the next walk allocates them at once
     /// instead of growing (and copying) its row vectors as the replies come.
     rows: Mutex<Vec<(Oid, usize)>>,
 }
 
-/// The learned facts of a [`ReplyLimits`], in varbinds per reply (not repetitions: one
-/// device's walks differ in width, 13 IF-MIB columns or a user module's 2).
+/// The shape of an ask, which an agent's refusals are kept per: its width (columns) and
+/// whether it carries non-repeaters. An agent refuses by bytes and counts varbinds of
+/// different sizes as the same: 78 varbinds of the 13 IF-MIB columns are refused where 80
+/// counters fit, and the system group riding in a walk's first request (sysDescr) is
+/// bigger than a row's varbinds. Kept together, what one shape learned made another ask
+/// too little, or too much (a tooBig at every label refresh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    width: u32,
+    scalars: bool,
+}
+
+/// A shape's refusal bounds, in varbinds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Bounds {
+    too_big_at: Option<u32>,
+    fits: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    truncated_at: Option<u32>,
+    refusals: Vec<(Shape, Bounds)>,
+}
+
+/// Shapes kept per device: a device walks a few dozen column sets at most; past that, a
+/// new shape goes on asking what its nearest learned shape does.
+const MAX_SHAPES: usize = 64;
+
+impl State {
+    /// The bounds of `shape`, or those of the nearest learned shape with non-repeaters
+    /// alike (the widest of those narrower, else the narrowest of those wider): a walk of
+    /// counters starts from what the 13-column walk learned, then learns its own.
+    fn bounds(&self, shape: Shape) -> Bounds {
+        let alike = || {
+            self.refusals
+                .iter()
+                .filter(|(s, _)| s.scalars == shape.scalars)
+        };
+        if let Some((_, b)) = self.refusals.iter().find(|(s, _)| *s == shape) {
+            return *b;
+        }
+        let below = alike()
+            .filter(|(s, _)| s.width < shape.width)
+            .max_by_key(|(s, _)| s.width);
+        let above = alike()
+            .filter(|(s, _)| s.width > shape.width)
+            .min_by_key(|(s, _)| s.width);
+        below
+            .or(above)
+            .or_else(|| self.refusals.first())
+            .map_or(Bounds::default(), |(_, b)| *b)
+    }
+
+    /// `shape`'s bounds to update, seeded from the nearest shape when new.
+    fn bounds_mut(&mut self, shape: Shape) -> Option<&mut Bounds> {
+        let i = match self.refusals.iter().position(|(s, _)| *s == shape) {
+            Some(i) => i,
+            None if self.refusals.len() < MAX_SHAPES => {
+                let seed = self.bounds(shape);
+                self.refusals.push((shape, seed));
+                self.refusals.len() - 1
+            }
+            None => return None,
+        };
+        Some(&mut self.refusals[i].1)
+    }
+}
+
+/// The learned facts of a [`ReplyLimits`] for one shape of ask, in varbinds per reply
+/// (not repetitions: one device's walks differ in width, 13 IF-MIB columns or a user
+/// module's 2).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Learned {
     /// The most varbinds a reply carried when the agent cut it short (fewer than asked and
@@ -86,22 +156,34 @@ pub struct Learned {
     /// so every reply stays full and the agent computes at most a row it does not send
     /// (plus what its capacity varies with the values).
     pub truncated_at: Option<u32>,
-    /// The smallest ask (varbinds) the agent refused with tooBig.
+    /// The smallest ask (varbinds) of this shape the agent refused with tooBig.
     pub too_big_at: Option<u32>,
-    /// The largest ask below `too_big_at` it answered since. Asks bisect between the two
-    /// until they are a row apart, then stay at `fits`: an agent that refuses is asked
-    /// the most it answers, and from then on never asked more (each probe would cost a
-    /// request).
+    /// The largest ask below `too_big_at` it answered since. Asks without non-repeaters
+    /// bisect between the two, in whole rows, until no row lies between, then stay at
+    /// `fits`: an agent that refuses is asked the most it answers, and from then on never
+    /// asked more (each probe would cost a request). A walk's first request, carrying the
+    /// system group, asks what fits and does not probe: it comes once per walk, so its
+    /// probes would spread refusals over many polls.
     pub fits: Option<u32>,
 }
 
 impl ReplyLimits {
-    /// What has been learned so far.
-    pub fn learned(&self) -> Learned {
-        *self.lock()
+    /// What has been learned so far for asks `width` columns wide, with or without
+    /// non-repeaters.
+    pub fn learned(&self, width: u32, non_repeaters: u32) -> Learned {
+        let state = self.lock();
+        let b = state.bounds(Shape {
+            width,
+            scalars: non_repeaters > 0,
+        });
+        Learned {
+            truncated_at: state.truncated_at,
+            too_big_at: b.too_big_at,
+            fits: b.fits,
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Learned> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.learned.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -124,34 +206,48 @@ impl ReplyLimits {
 
     /// The repetitions to ask for: `configured`, lowered by what the agent is known to send.
     fn repetitions(&self, configured: u32, non_repeaters: u32, width: u32) -> u32 {
-        self.lock().repetitions(configured, non_repeaters, width)
+        self.learned(width, non_repeaters)
+            .repetitions(configured, non_repeaters, width)
     }
 
-    /// Records the reply to an ask of `asked` varbinds: `got` varbinds, `ended` if one of
-    /// them was endOfMibView (then a short reply says nothing about the agent's capacity).
-    fn note_reply(&self, asked: u32, got: u32, ended: bool) {
-        let mut l = self.lock();
-        if l.too_big_at.is_some_and(|t| asked < t) {
-            l.fits = Some(l.fits.unwrap_or(0).max(asked));
+    /// Records the reply to an ask of `asked` varbinds `width` columns wide: `got`
+    /// varbinds, `ended` if one of them was endOfMibView (then a short reply says nothing
+    /// about the agent's capacity).
+    fn note_reply(&self, width: u32, non_repeaters: u32, asked: u32, got: u32, ended: bool) {
+        let mut state = self.lock();
+        let shape = Shape {
+            width,
+            scalars: non_repeaters > 0,
+        };
+        if state.bounds(shape).too_big_at.is_some_and(|t| asked < t) {
+            if let Some(b) = state.bounds_mut(shape) {
+                b.fits = Some(b.fits.unwrap_or(0).max(asked));
+            }
         }
         if ended || got == 0 {
             return;
         }
-        if got < asked || l.truncated_at.is_some() {
+        if got < asked || state.truncated_at.is_some() {
             // Cut short: that is its capacity. A full reply to an ask that was lowered for
             // truncation: it holds more than thought, so the next ask grows by a row.
-            l.truncated_at = Some(l.truncated_at.unwrap_or(0).max(got));
+            state.truncated_at = Some(state.truncated_at.unwrap_or(0).max(got));
         }
     }
 
-    /// Records tooBig for an ask of `asked` varbinds.
-    fn note_too_big(&self, asked: u32) {
-        let mut l = self.lock();
-        let t = l.too_big_at.map_or(asked, |t| t.min(asked));
-        l.too_big_at = Some(t);
-        if l.fits.is_some_and(|f| f >= t) {
-            // Bigger values than when it fitted: bisect again from below.
-            l.fits = Some(t / 2);
+    /// Records tooBig for an ask of `asked` varbinds `width` columns wide.
+    fn note_too_big(&self, width: u32, non_repeaters: u32, asked: u32) {
+        let mut state = self.lock();
+        let shape = Shape {
+            width,
+            scalars: non_repeaters > 0,
+        };
+        if let Some(b) = state.bounds_mut(shape) {
+            let t = b.too_big_at.map_or(asked, |t| t.min(asked));
+            b.too_big_at = Some(t);
+            if b.fits.is_some_and(|f| f >= t) {
+                // Bigger values than when it fitted: bisect again from below.
+                b.fits = Some(t / 2);
+            }
         }
     }
 }
@@ -166,18 +262,19 @@ impl Learned {
             reps = reps.min((t + 1).saturating_sub(non_repeaters).div_ceil(width));
         }
         if let Some(hi) = self.too_big_at {
-            let lo = self.fits.unwrap_or(0);
-            reps = reps.min(if hi - lo.min(hi) > width {
-                // Probe halfway, rounded up to a row but below the refused ask.
-                let mid = (lo + hi) / 2;
-                let up = mid.saturating_sub(non_repeaters).div_ceil(width);
-                if non_repeaters + up * width < hi {
-                    up
-                } else {
-                    rows(mid)
-                }
+            // In whole rows of this walk's width: the most below the smallest refused ask,
+            // and the most known to fit. Between them, probe halfway (rounded up); once
+            // they meet, that is the most this agent answers. Judged in varbinds ("a row
+            // apart"), a walk narrower than the one that learned stopped a row short: 8
+            // columns with 71 known to fit and 78 refused asked 64, not 72.
+            let best = rows(hi.saturating_sub(1));
+            let known = rows(self.fits.unwrap_or(0));
+            reps = reps.min(if best <= known {
+                best
+            } else if non_repeaters == 0 || known == 0 {
+                known + (best - known).div_ceil(2)
             } else {
-                rows(lo)
+                known
             });
         }
         reps.max(1)
@@ -294,7 +391,7 @@ pub async fn walk_columns_with<R: Requester + Sync>(
             Err(SnmpError::TooBig) if reps > 1 => {
                 max_rep = (reps / 2).max(1);
                 if let Some(l) = limits {
-                    l.note_too_big(asked);
+                    l.note_too_big(width, non_repeaters, asked);
                 }
                 continue;
             }
@@ -321,12 +418,13 @@ pub async fn walk_columns_with<R: Requester + Sync>(
             // columns). One ask of the configured size makes the agent cut at its capacity
             // for them, learned from then on; growing a row per request would take many.
             // Not for an agent that refuses (each probe would be a tooBig).
+            let learned = l.learned(width, non_repeaters);
             probe = !ended
                 && got == asked
                 && reps < max_rep
-                && l.learned().truncated_at.is_some()
-                && l.learned().too_big_at.is_none();
-            l.note_reply(asked, got, ended);
+                && learned.truncated_at.is_some()
+                && learned.too_big_at.is_none();
+            l.note_reply(width, non_repeaters, asked, got, ended);
         }
 
         let mut varbinds = reply.drain(..);
@@ -716,12 +814,17 @@ mod tests {
             (Some(39), None, None, 25, 0, 13, 4), // one more varbind: a row more
             (Some(40), None, None, 25, 6, 13, 3), // the non-repeaters take room too
             (Some(40), None, None, 3, 0, 13, 3),  // never above the configured
-            (None, Some(331), None, 25, 6, 13, 13), // halfway to nothing: 165 -> 13 rows
-            (None, Some(162), None, 25, 6, 13, 6), // 81 -> 6 rows (84 < 162)
-            (None, Some(71), Some(32), 25, 0, 13, 4), // halfway 51, rounded up: 52 < 71
-            (None, Some(66), Some(52), 25, 0, 13, 5), // 59 -> 5 rows = 65 < 66
-            (None, Some(65), Some(52), 25, 0, 13, 4), // a row apart: stay at what fits
-            (None, Some(60), Some(52), 25, 6, 13, 3), // (52 - 6) / 13
+            (None, Some(331), None, 25, 6, 13, 12), // 24 rows below 331: halfway to none
+            (None, Some(162), None, 25, 6, 13, 6), // 11 rows below 162: 6 (84 varbinds)
+            (None, Some(71), Some(32), 25, 0, 13, 4), // between 2 and 5 rows: 4 (52 < 71)
+            (None, Some(66), Some(52), 25, 0, 13, 5), // 5 rows = 65 < 66 not yet asked
+            (None, Some(65), Some(52), 25, 0, 13, 4), // no row between: stay at what fits
+            (None, Some(60), Some(45), 25, 0, 13, 4), // 4 rows = 52 < 60: probed
+            (None, Some(60), Some(52), 25, 6, 13, 3), // with scalars 6 + 4 rows = 58 is not
+            (None, Some(78), Some(71), 25, 0, 8, 9), // narrower: 72 < 78 not yet asked
+            (None, Some(78), Some(72), 25, 0, 8, 9), // and once it fitted, kept
+            (None, Some(85), Some(46), 25, 7, 13, 3), // with scalars: what fits, no probe
+            (None, Some(85), None, 25, 7, 13, 3), // unless nothing is known to fit
             (None, Some(14), None, 25, 0, 13, 1), // at least one
             (Some(400), Some(66), Some(52), 25, 0, 13, 5),
             (Some(3), None, None, 25, 0, 0, 4), // width 0 is taken as 1
@@ -754,7 +857,7 @@ mod tests {
         // Learned from the first reply: 40 varbinds = 10 rows; ask 11, just beyond.
         assert!(asks[1..].iter().all(|&r| r == 11), "{asks:?}");
         assert_eq!(
-            fake.limits.as_ref().unwrap().learned().truncated_at,
+            fake.limits.as_ref().unwrap().learned(4, 0).truncated_at,
             Some(40)
         );
         // The second walk asks 11 from its first request and needs no more requests.
@@ -785,7 +888,7 @@ mod tests {
         let mut fake = big_table(4, 100);
         fake.truncate_at = 40;
         let limits = ReplyLimits::default();
-        limits.note_reply(100, 20, false);
+        limits.note_reply(4, 0, 100, 20, false);
         fake.limits = Some(limits);
         let w = block_on(walk_columns(&fake, &columns_of(4), 25, 1000)).unwrap();
         assert!(w.columns.iter().all(|c| c.len() == 100));
@@ -794,7 +897,7 @@ mod tests {
         assert_eq!(asks[1], 25, "{asks:?}"); // one ask of the configured size, cut at 40,
         assert!(asks[2..].iter().all(|&a| a == 11), "{asks:?}"); // then ceil(41 / 4)
         assert_eq!(
-            fake.limits.as_ref().unwrap().learned().truncated_at,
+            fake.limits.as_ref().unwrap().learned(4, 0).truncated_at,
             Some(40)
         );
         // 24, then 40 per request for the remaining 376 varbinds: 10 more.
@@ -811,12 +914,12 @@ mod tests {
         let first = block_on(walk_columns(&fake, &cols, 25, 1000)).unwrap();
         assert!(first.columns.iter().all(|c| c.len() == 100));
         let asks = std::mem::take(&mut *fake.calls.lock().unwrap());
-        // Bisecting in rows of 13: 325 refused, 169 refused, 91 refused, 52 fits, 78 and 65
-        // refused; 52 and 65 are a row apart: 4 repetitions from then on, the most whole
+        // Bisecting in rows of 13: 325, 156 and 78 refused, 39 and 52 fit, 65 refused; no
+        // whole row lies between 52 and 65: 4 repetitions from then on, the most whole
         // rows that fit in 60.
-        assert_eq!(&asks[..6], &[25, 13, 7, 4, 6, 5], "{asks:?}");
+        assert_eq!(&asks[..6], &[25, 12, 6, 3, 4, 5], "{asks:?}");
         assert!(asks[6..].iter().all(|&r| r == 4), "{asks:?}");
-        let learned = fake.limits.as_ref().unwrap().learned();
+        let learned = fake.limits.as_ref().unwrap().learned(13, 0);
         assert_eq!((learned.too_big_at, learned.fits), (Some(65), Some(52)));
         // The next walk asks 4 from its first request and is never refused.
         let second = block_on(walk_columns(&fake, &cols, 25, 1000)).unwrap();
@@ -824,9 +927,33 @@ mod tests {
         let asks2 = fake.calls.lock().unwrap().clone();
         assert!(asks2.iter().all(|&r| r == 4), "no tooBig again: {asks2:?}");
         // 1,300 rows at 52 per request, and one that sees the end; the first walk had its
-        // five refused requests more.
+        // four refused requests more (its ask of 39 cost none).
         assert_eq!(second.requests, 26);
-        assert_eq!(first.requests, second.requests + 5);
+        assert_eq!(first.requests, second.requests + 4);
+    }
+
+    #[test]
+    fn a_narrower_walk_asks_every_whole_row_below_the_refused_ask() {
+        // Learned on 13 columns: 65 fit, 78 refused. A walk of 8 columns probes 72 (nine
+        // rows, below 78) and keeps it; the agent here answers up to 75.
+        let mut fake = big_table(8, 100);
+        fake.too_big_above = 75;
+        let limits = ReplyLimits::default();
+        limits.note_too_big(13, 0, 78);
+        limits.note_reply(13, 0, 65, 65, false);
+        fake.limits = Some(limits);
+        let w = block_on(walk_columns(&fake, &columns_of(8), 25, 1000)).unwrap();
+        assert!(w.columns.iter().all(|c| c.len() == 100));
+        let asks = fake.calls.lock().unwrap().clone();
+        assert!(asks.iter().all(|&r| r == 9), "{asks:?}");
+        let learned = fake.limits.as_ref().unwrap().learned(8, 0);
+        assert_eq!((learned.too_big_at, learned.fits), (Some(78), Some(72)));
+        // The 13-column walk's bounds are its own: what the narrower walk fitted does not
+        // make it ask 72 (five rows and a tooBig).
+        let wide = fake.limits.as_ref().unwrap().learned(13, 0);
+        assert_eq!((wide.too_big_at, wide.fits), (Some(78), Some(65)));
+        // 800 rows at 72 per request, and one that sees the end; 64 per request took 13.
+        assert_eq!(w.requests, 12);
     }
 
     #[test]
