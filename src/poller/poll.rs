@@ -72,8 +72,11 @@ struct KeptLabels {
     uptime: Option<u32>,
     /// ifNumber.0 and ifTableLastChange.0 at the refresh.
     markers: Vec<Option<Value>>,
-    /// ifIndexes the kept interface columns know.
-    if_indexes: HashSet<u32>,
+    /// ifIndexes the kept interface columns know, sorted.
+    if_indexes: Vec<u32>,
+    /// The interfaces of the refresh, labels only ([`mapping::labels_only`]): kept polls
+    /// label their values from these instead of decoding the kept columns again.
+    interfaces: Arc<Vec<Interface>>,
     /// Rows lookups did not find at the refresh (legitimately absent, e.g. a CPU whose
     /// entity index is 0): a miss among them is not a sign of staleness.
     misses: HashSet<Oid>,
@@ -202,18 +205,30 @@ fn markers(fetched: &Fetched) -> Vec<Option<Value>> {
         .collect()
 }
 
-/// ifIndexes of the interface rows under `columns` (the last arc of each row).
-fn if_indexes<'a>(rows: impl Iterator<Item = (&'a Oid, &'a Value)>, out: &mut HashSet<u32>) {
-    for (oid, _) in rows {
-        if let Some(&i) = oid.arcs().last() {
-            out.insert(i);
+/// Adds the ifIndexes of the interface rows under `columns` (the last arc of each row) to
+/// `out`, kept sorted and without repeats (a sorted vector: a hash set's SipHash was a
+/// tenth of a poll's instructions, eight columns of every interface every poll). The
+/// columns of one table mostly have the same rows: those are found in order, and only
+/// new ones cost a sort.
+fn if_indexes<'a>(rows: impl Iterator<Item = (&'a Oid, &'a Value)>, out: &mut Vec<u32>) {
+    let known = out.len();
+    let mut at = 0;
+    for i in rows.filter_map(|(oid, _)| oid.arcs().last().copied()) {
+        // Rows come in ifIndex order: look from where the last one was found.
+        match out[at..known].iter().position(|&k| k >= i) {
+            Some(p) if out[at + p] == i => at += p,
+            _ => out.push(i),
         }
+    }
+    if out.len() > known {
+        out.sort_unstable();
+        out.dedup();
     }
 }
 
-/// The ifIndexes of this poll's interface value columns.
-fn value_if_indexes(fetched: &Fetched) -> HashSet<u32> {
-    let mut seen = HashSet::new();
+/// The ifIndexes of this poll's interface value columns, sorted.
+fn value_if_indexes(fetched: &Fetched) -> Vec<u32> {
+    let mut seen = Vec::new();
     for (root, label) in oids::if_columns().iter().zip(oids::IF_LABEL_COLUMNS) {
         if !label {
             if_indexes(fetched.this_poll_under(root), &mut seen);
@@ -222,15 +237,22 @@ fn value_if_indexes(fetched: &Fetched) -> HashSet<u32> {
     seen
 }
 
+/// True when every element of sorted `a` is in sorted `b`.
+fn sorted_subset(a: &[u32], b: &[u32]) -> bool {
+    let mut rest = b;
+    a.iter().all(|x| match rest.binary_search(x) {
+        Ok(i) => {
+            rest = &rest[i..];
+            true
+        }
+        Err(_) => false,
+    })
+}
+
 /// Whether labels kept from an earlier poll may be wrong now, judged from this poll's
 /// values: the device rebooted (sysUpTime went back), its interface table changed
 /// (ifNumber, ifTableLastChange), or a value column has an ifIndex they do not know.
-fn stale(
-    kept: &KeptLabels,
-    fetched: &Fetched,
-    if_mib: bool,
-    values: &HashSet<u32>,
-) -> Option<Refresh> {
+fn stale(kept: &KeptLabels, fetched: &Fetched, if_mib: bool, values: &[u32]) -> Option<Refresh> {
     if let (Some(before), Some(now)) = (kept.uptime, uptime(fetched)) {
         // TimeTicks wrap after 497 days: a wrap lands near zero from near the top.
         if now < before && before - now < u32::MAX / 2 {
@@ -243,7 +265,7 @@ fn stale(
     if markers(fetched) != kept.markers {
         return Some(Refresh::TableChanged);
     }
-    (!values.is_subset(&kept.if_indexes)).then_some(Refresh::NewIndex)
+    (!sorted_subset(values, &kept.if_indexes)).then_some(Refresh::NewIndex)
 }
 
 /// Polls `device` once through `session`.
@@ -315,6 +337,7 @@ pub async fn poll<S: Snmp>(
     let if_mib = state.plan_for(&modules, rules).if_mib;
     let values = value_if_indexes(&fetched);
     if refresh == Refresh::Kept {
+        let tables = !state.plan_for(&modules, rules).tables.is_empty();
         let kept = state.labels.as_ref().expect("kept labels");
         match stale(kept, &fetched, if_mib, &values) {
             Some(why) => {
@@ -322,17 +345,27 @@ pub async fn poll<S: Snmp>(
                 let p = state.plan_for(&modules, rules);
                 fetch(session, &p.slow, &[], settings, &mut fetched, &mut report).await?;
             }
-            None => fetched.set_base(Some(Arc::new(kept.data.expand()))),
+            // The kept columns as rows, for the table modules' lookups; the built-in
+            // interfaces take their labels from what the refresh decoded.
+            None if tables => fetched.set_base(Some(Arc::new(kept.data.expand()))),
+            None => {}
         }
     }
 
     let (mut data, misses) = loop {
+        // An interface the kept labels name but no value column has is gone: kept polls
+        // show the interfaces of their value columns.
+        let labelled = match (&state.labels, refresh) {
+            (Some(k), Refresh::Kept) => Some(k.interfaces.clone()),
+            _ => None,
+        };
         let (data, misses) = decode(
             session,
             state,
             &modules,
             rules,
             settings,
+            labelled.as_deref().map(Vec::as_slice),
             &mut fetched,
             &mut report,
         )
@@ -352,10 +385,6 @@ pub async fn poll<S: Snmp>(
         break (data, misses);
     };
 
-    if refresh == Refresh::Kept {
-        // An interface the kept labels name but no value column has is gone.
-        data.interfaces.retain(|i| values.contains(&i.index));
-    }
     // Keep what was walked for the polls to come, or age what is kept.
     data.varbinds = fetched.len();
     let now_uptime = uptime(&fetched);
@@ -383,6 +412,7 @@ pub async fn poll<S: Snmp>(
             uptime: now_uptime,
             markers: marks,
             if_indexes: known,
+            interfaces: Arc::new(data.interfaces.iter().map(mapping::labels_only).collect()),
             misses,
         });
     }
@@ -394,13 +424,18 @@ pub async fn poll<S: Snmp>(
 }
 
 /// Filters' rows, the built-in interfaces (with their 32-bit fallback) and every table
-/// module's families, from what is fetched; also the lookups' misses.
+/// module's families, from what is fetched; also the lookups' misses. On a poll of kept
+/// labels, `labelled` holds the interfaces of the refresh, whose labels the built-in
+/// interfaces take.
+// The poll's parts, each needed here and none worth a struct of its own.
+#[allow(clippy::too_many_arguments)]
 async fn decode<S: Snmp>(
     session: &S,
     state: &mut PollState,
     modules: &[Arc<Module>],
     rules: bool,
     settings: WalkSettings,
+    labelled: Option<&[Interface]>,
     fetched: &mut Fetched,
     report: &mut FetchReport,
 ) -> Result<(PollData, HashSet<Oid>), SnmpError> {
@@ -417,7 +452,10 @@ async fn decode<S: Snmp>(
         data.system = Some(SystemInfo::from_fetched(fetched));
     }
     if p.if_mib {
-        let mut ifaces = mapping::interfaces_from(fetched);
+        let mut ifaces = match labelled {
+            Some(l) => mapping::interfaces_with_labels(fetched, l),
+            None => mapping::interfaces_from(fetched),
+        };
         if ifaces.iter().any(Interface::lacks_hc) {
             fetch(
                 session,
@@ -506,6 +544,32 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use std::sync::Mutex;
+
+    #[test]
+    fn if_indexes_are_kept_sorted_once_each_and_subsets_judged() {
+        let col = |root: &str, idx: &[u32]| -> Vec<(Oid, Value)> {
+            idx.iter()
+                .map(|i| (format!("{root}.{i}").parse().unwrap(), Value::Integer(1)))
+                .collect()
+        };
+        let mut out = Vec::new();
+        let a = col("1.3.6.1.2.1.2.2.1.8", &[1, 2, 5, 9]);
+        if_indexes(a.iter().map(|(o, v)| (o, v)), &mut out);
+        assert_eq!(out, [1, 2, 5, 9]);
+        // The same rows again, a column with one more and one out of order.
+        if_indexes(a.iter().map(|(o, v)| (o, v)), &mut out);
+        let b = col("1.3.6.1.2.1.2.2.1.7", &[3, 1, 10]);
+        if_indexes(b.iter().map(|(o, v)| (o, v)), &mut out);
+        assert_eq!(out, [1, 2, 3, 5, 9, 10]);
+        let c = col("1.3.6.1.2.1.2.2.1.7", &[11, 12]);
+        if_indexes(c.iter().map(|(o, v)| (o, v)), &mut out);
+        assert_eq!(out, [1, 2, 3, 5, 9, 10, 11, 12]);
+        assert!(sorted_subset(&[], &out));
+        assert!(sorted_subset(&[1, 9, 12], &out));
+        assert!(!sorted_subset(&[1, 4], &out));
+        assert!(!sorted_subset(&[13], &out));
+        assert!(!sorted_subset(&[1], &[]));
+    }
 
     /// An agent over a sorted MIB that records the columns each request asks for.
     #[derive(Default)]

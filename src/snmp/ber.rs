@@ -137,7 +137,13 @@ fn oid_content_size(oid: &Oid) -> usize {
     first.map_or(0, subid_size)
         + rest
             .iter()
-            .map(|&a| subid_size(u64::from(a)))
+            .map(|&a| {
+                if a < 0x80 {
+                    1
+                } else {
+                    subid_size(u64::from(a))
+                }
+            })
             .sum::<usize>()
 }
 
@@ -195,7 +201,12 @@ pub(crate) fn encode_request(out: &mut Vec<u8>, req: &Request<'_>) {
             put_subid(out, f);
         }
         for &a in rest {
-            put_subid(out, u64::from(a));
+            // Most arcs are below 128: one octet.
+            if a < 0x80 {
+                out.push(a as u8);
+            } else {
+                put_subid(out, u64::from(a));
+            }
         }
         out.extend_from_slice(&[NULL, 0]);
     }
@@ -323,32 +334,42 @@ fn unsigned(b: &[u8]) -> Option<u64> {
 }
 
 fn decode_oid(r: &Reader<'_>) -> Result<Oid, BerError> {
+    use super::types::INLINE_ARCS;
     let b = r.data;
-    let mut arcs: smallvec::SmallVec<[u32; super::types::INLINE_ARCS]> = smallvec::SmallVec::new();
     if b.is_empty() {
-        return Ok(Oid::from_inline(arcs));
+        return Ok(Oid::from_inline(smallvec::SmallVec::new()));
     }
+    let bad = || r.err("bad OID sub-identifier");
     // The first sub-identifier holds two arcs and may reach 2.4294967295 = 4294967375.
-    let (first, mut i) =
-        subid(b, 0, u64::from(u32::MAX) + 80).ok_or_else(|| r.err("bad OID sub-identifier"))?;
+    let (first, mut i) = subid(b, 0, u64::from(u32::MAX) + 80).ok_or_else(bad)?;
     let (a, rest) = match first {
         0..40 => (0, first),
         40..80 => (1, first - 40),
         _ => (2, first - 80),
     };
-    arcs.push(a);
-    arcs.push(rest as u32);
-    while i < b.len() {
+    // Into a plain array while the arcs fit inline (every IF-MIB instance does): a
+    // SmallVec push checks its capacity and spill state per arc, a third of this call.
+    let mut buf = [0u32; INLINE_ARCS];
+    buf[0] = a;
+    buf[1] = rest as u32;
+    let mut n = 2;
+    while i < b.len() && n < INLINE_ARCS {
         // Most arcs are below 128: one octet.
         if b[i] < 0x80 {
-            arcs.push(u32::from(b[i]));
+            buf[n] = u32::from(b[i]);
             i += 1;
         } else {
-            let (v, next) =
-                subid(b, i, u64::from(u32::MAX)).ok_or_else(|| r.err("bad OID sub-identifier"))?;
-            arcs.push(v as u32);
+            let (v, next) = subid(b, i, u64::from(u32::MAX)).ok_or_else(bad)?;
+            buf[n] = v as u32;
             i = next;
         }
+        n += 1;
+    }
+    let mut arcs = smallvec::SmallVec::from_buf_and_len(buf, n);
+    while i < b.len() {
+        let (v, next) = subid(b, i, u64::from(u32::MAX)).ok_or_else(bad)?;
+        arcs.push(v as u32);
+        i = next;
         if arcs.len() > MAX_ARCS {
             return Err(r.err("OID of more than 128 arcs"));
         }
@@ -862,6 +883,28 @@ mod tests {
         ];
         content.extend_from_slice(&list);
         msg(&content)
+    }
+
+    #[test]
+    fn oids_around_the_inline_size_and_the_limit() {
+        // 1.3, arcs of 1, and a last arc of two octets (128): 16 arcs are inline, 128 the
+        // most an OID may have.
+        for arcs in [2, 3, 15, 16, 17, 40, 128, 129] {
+            let mut content = vec![0x2b];
+            let mut want = vec![1, 3];
+            if arcs > 2 {
+                content.extend(std::iter::repeat_n(1, arcs - 3));
+                content.extend([0x81, 0x00]);
+                want.extend(std::iter::repeat_n(1, arcs - 3));
+                want.push(128);
+            }
+            let got = decode_oid(&Reader::new(&content));
+            if arcs <= MAX_ARCS {
+                assert_eq!(got, Ok(Oid::from_arcs(want)), "{arcs} arcs");
+            } else {
+                assert!(got.is_err(), "{arcs} arcs");
+            }
+        }
     }
 
     #[test]

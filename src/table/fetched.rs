@@ -139,12 +139,18 @@ impl Fetched {
         &'a self,
         prefix: &'a Oid,
     ) -> impl Iterator<Item = (&'a Oid, &'a Value)> {
-        // A root holding the prefix: the rows of its slice under the prefix.
-        let holder = self.root_of(prefix).map(|(_, rows)| {
-            let start = rows.partition_point(|(o, _)| o < prefix);
+        // A root holding the prefix: the rows of its slice under the prefix; all its rows
+        // when it is the prefix (the common case, a column walked: no compare per row).
+        let holder = self.root_of(prefix).map(|(root, rows)| {
+            let exact = root == prefix;
+            let start = if exact {
+                0
+            } else {
+                rows.partition_point(|(o, _)| o < prefix)
+            };
             rows[start..]
                 .iter()
-                .take_while(move |(o, _)| o.starts_with(prefix))
+                .take_while(move |(o, _)| exact || o.starts_with(prefix))
         });
         // Roots below the prefix: all their rows.
         let below = self
