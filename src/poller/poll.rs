@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{Device, Module, ModuleKind};
-use crate::metrics::mapping::{self, oids, Interface, SystemInfo};
+use crate::metrics::mapping::{self, oids, Interface, InterfaceLabels, SystemInfo};
 use crate::snmp::{Oid, SnmpError, Value};
 use crate::table::decode::{decode_module, filter_instances, filter_rows, Kept};
 use crate::table::fetch::{fetch, get_all, FetchReport, Snmp, WalkSettings};
@@ -65,6 +65,7 @@ struct CachedPlan {
 struct KeptLabels {
     /// The plan they were walked for.
     key: Vec<usize>,
+    /// The label columns, for table modules' lookups (none without table modules).
     data: KeptWalks,
     /// Polls since the refresh.
     age: u32,
@@ -74,9 +75,9 @@ struct KeptLabels {
     markers: Vec<Option<Value>>,
     /// ifIndexes the kept interface columns know, sorted.
     if_indexes: Vec<u32>,
-    /// The interfaces of the refresh, labels only ([`mapping::labels_only`]): kept polls
-    /// label their values from these instead of decoding the kept columns again.
-    interfaces: Arc<Vec<Interface>>,
+    /// The interfaces of the refresh, labels only: kept polls label their values from
+    /// these instead of decoding the kept columns again.
+    interfaces: Arc<Vec<InterfaceLabels>>,
     /// Rows lookups did not find at the refresh (legitimately absent, e.g. a CPU whose
     /// entity index is 0): a miss among them is not a sign of staleness.
     misses: HashSet<Oid>,
@@ -404,15 +405,21 @@ pub async fn poll<S: Snmp>(
         }
         let marks = markers(&fetched);
         let slow = p.slow.clone();
-        let data_kept = fetched.take_walks(&slow);
+        // The columns themselves only for table modules' lookups: the built-in
+        // interfaces keep what this refresh decoded of them.
+        let data_kept = if p.tables.is_empty() {
+            KeptWalks::default()
+        } else {
+            KeptWalks::keep(fetched.take_walks(&slow))
+        };
         state.labels = (!slow.is_empty()).then(|| KeptLabels {
             key,
-            data: KeptWalks::keep(data_kept),
+            data: data_kept,
             age: 0,
             uptime: now_uptime,
             markers: marks,
             if_indexes: known,
-            interfaces: Arc::new(data.interfaces.iter().map(mapping::labels_only).collect()),
+            interfaces: Arc::new(data.interfaces.iter().map(InterfaceLabels::of).collect()),
             misses,
         });
     }
@@ -435,7 +442,7 @@ async fn decode<S: Snmp>(
     modules: &[Arc<Module>],
     rules: bool,
     settings: WalkSettings,
-    labelled: Option<&[Interface]>,
+    labelled: Option<&[InterfaceLabels]>,
     fetched: &mut Fetched,
     report: &mut FetchReport,
 ) -> Result<(PollData, HashSet<Oid>), SnmpError> {
