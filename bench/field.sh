@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU per SNMP request and per poll against agents as they are in the field, in one run,
 # on the same agents: octopoll, snmp_exporter, and the floor (bench/floor.c: a blocking
-# client that only sends a GETBULK and receives its reply).
+# client that only sends a GETBULK and receives its reply), back to back and paced as
+# octopoll's polls come.
 #
 #   bench/field.sh              # from the repository root
 #
@@ -22,6 +23,9 @@
 #                          process: about 80 requests/s, so far fewer polls)
 #   RECORDING [/usr/share/doc/snmpsim/examples/data/cisco_16_switch.snmprec.gz]
 #   FLOOR_N [20000] REC_FLOOR_N [1500]   requests per floor run (three runs per agent)
+#   PACED_POLLS [1000] REC_PACED_POLLS [20]   polls per paced floor run: the floor's
+#                          requests in chains of octopoll's requests per poll, one chain
+#                          every INTERVAL / DEVICES, as a poller's come (three runs each)
 #   SE_STREAMS [8]         serial curl streams pacing snmp_exporter
 #   SKIP_BUILD=1           use the existing target/release/octopoll
 #
@@ -97,12 +101,25 @@ measure_se() {
     stop_pid "$SE_PID"
 }
 
-# floor_runs HOST PORT COMMUNITY N PREFIX: three runs; R[PREFIX] = median, R[PREFIX_all].
+# floor_runs HOST PORT COMMUNITY N PREFIX [PACE_US CHAIN]: three runs; R[PREFIX] = median,
+# R[PREFIX_all].
 floor_runs() {
     local all=() i
-    for i in 1 2 3; do all+=("$(floor_us "$1" "$2" "$3" "$4")"); done
+    for i in 1 2 3; do all+=("$(floor_us "$1" "$2" "$3" "$4" ${6:+25 "$6" "$7"})"); done
     R[$5]=$(printf '%s\n' "${all[@]}" | median)
     R[$5_all]="${all[*]}"
+}
+
+# paced_floor HOST PORT COMMUNITY AGENT DEVICES INTERVAL_S POLLS: the floor paced as
+# octopoll's polls come (R[AGENT_r1_req_per_poll] requests back to back, one such chain
+# every INTERVAL_S / DEVICES), POLLS chains; R[AGENT_paced_floor].
+paced_floor() {
+    local chain pace
+    chain=$(printf '%.0f' "${R[${4}_r1_req_per_poll]}")
+    pace=$(calc "1e6 * $6 / $5" | cut -d. -f1)
+    R[${4}_paced_chain]=$chain
+    R[${4}_paced_pace]=$pace
+    floor_runs "$1" "$2" "$3" $((chain * $7)) "${4}_paced_floor" "$pace" "$chain"
 }
 
 # snmp_exporter's module for one community: bench/snmp.yml renamed.
@@ -125,6 +142,7 @@ for ((i = 0; i < DEVICES; i++)); do
         "$SE_PORT" $((BASE_PORT + i))
 done >"$WORK/urls-sim.txt"
 measure_se bench/snmp.yml "$WORK/urls-sim.txt" "$(calc "$DEVICES / ${INTERVAL%s}")" "$WINDOW" sim_se
+paced_floor 127.0.0.1 "$BASE_PORT" public sim "$DEVICES" "${INTERVAL%s}" "${PACED_POLLS:-1000}"
 stop_pid "$SIM_PID"
 
 # ---------------------------------------------------------------- B. snmpsim, a recording
@@ -171,6 +189,7 @@ for ((i = 0; i < REC_DEVICES; i++)); do
 done >"$WORK/urls-rec.txt"
 measure_se "$WORK/snmp-rec.yml" "$WORK/urls-rec.txt" "$(calc "$REC_DEVICES / ${REC_INTERVAL%s}")" "$REC_WINDOW" rec_se
 floor_runs 127.0.0.1 "$REC_PORT" rec-00 "$REC_FLOOR_N" rec_floor_after
+paced_floor 127.0.0.1 "$REC_PORT" rec-00 rec "$REC_DEVICES" "${REC_INTERVAL%s}" "${REC_PACED_POLLS:-20}"
 stop_pid "$REC_PID"
 
 # ---------------------------------------------------------------- report
@@ -194,6 +213,7 @@ goal() { awk -v x="$1" -v y="$2" 'BEGIN { print (x <= y ? "MET" : "MISSED") }'; 
         row "polls measured" "${R[${a}_r1_polls]}" "${R[${a}_op_polls]}" "${R[${a}_se_polls]}" ""
         echo "   octopoll r=1: refresh: 1, every column every poll (snmp_exporter's work); octopoll: the default refresh (labels every 10th poll)"
         echo "   floor runs (us per request): ${R[${a}_floor_all]}${R[${a}_floor_after_all]:+; after the exporters: ${R[${a}_floor_after_all]}}"
+        echo "   paced floor (chains of ${R[${a}_paced_chain]} requests every ${R[${a}_paced_pace]} us, as octopoll r=1's polls come): ${R[${a}_paced_floor]} us per request (runs: ${R[${a}_paced_floor_all]})"
         for o in r1 op; do
             echo "   octopoll $o: ${R[${a}_${o}_cpu_s]} CPU s, ${R[${a}_${o}_reqs]} requests, failed polls since start ${R[${a}_${o}_failed]}, peak RSS ${R[${a}_${o}_rss]} MiB"
         done
@@ -201,7 +221,7 @@ goal() { awk -v x="$1" -v y="$2" 'BEGIN { print (x <= y ? "MET" : "MISSED") }'; 
         for o in r1 op; do
             r1=$(calc "${R[${a}_${o}_req_us]} / ${R[${a}_floor]}")
             r2=$(calc "${R[${a}_${o}_poll_ms]} / ${R[${a}_se_poll_ms]}")
-            echo "   octopoll $o: ratio to the floor per request: $r1 (goal <= 1.5: $(goal "$r1" 1.5)); to snmp_exporter per poll: $r2 (goal <= 0.15: $(goal "$r2" 0.15))"
+            echo "   octopoll $o: ratio to the floor per request: $r1 (goal <= 1.5: $(goal "$r1" 1.5)); to snmp_exporter per poll: $r2 (goal <= 0.15: $(goal "$r2" 0.15)); to the paced floor per request: $(calc "${R[${a}_${o}_req_us]} / ${R[${a}_paced_floor]}")"
         done
         echo "   snmp_exporter/floor per request: $(calc "${R[${a}_se_req_us]} / ${R[${a}_floor]}")"
     done

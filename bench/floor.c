@@ -5,7 +5,14 @@
  * event loop, no threads: what any poller must at least spend per request on this kernel.
  *
  *   gcc -O2 -o floor bench/floor.c
- *   ./floor HOST PORT COMMUNITY N [MAX_REPETITIONS]
+ *   ./floor HOST PORT COMMUNITY N [MAX_REPETITIONS [PACE_US [CHAIN]]]
+ *
+ * Back to back by default. With PACE_US, CHAIN requests (default 1) back to back every
+ * PACE_US microseconds (an absolute clock_nanosleep between chains), as a poller's come:
+ * a poll is a chain of requests, each sent when the last reply came, and polls come paced
+ * over the interval. The first request of a chain then finds the client asleep and the
+ * CPU it runs on idle, where back to back it is still warm: the difference is what pacing
+ * alone costs per request on this kernel.
  *
  * The request is the first GETBULK of an IF-MIB poll: octopoll's 13 columns (ifDescr,
  * ifAdminStatus, ifOperStatus, in/out discards and errors, ifName, ifHCIn/OutOctets,
@@ -141,6 +148,9 @@ int main(int argc, char **argv) {
     }
     long n = atol(argv[4]);
     int reps = argc > 5 ? atoi(argv[5]) : 25;
+    long pace_us = argc > 6 ? atol(argv[6]) : 0;
+    long chain = argc > 7 ? atol(argv[7]) : 1;
+    if (chain < 1) chain = 1;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *ai;
     if (getaddrinfo(argv[1], argv[2], &hints, &ai) != 0) { perror("getaddrinfo"); return 1; }
     int s = socket(ai->ai_family, SOCK_DGRAM, 0);
@@ -153,7 +163,14 @@ int main(int argc, char **argv) {
     long ok = 0, bytes = 0;
     getrusage(RUSAGE_SELF, &r0);
     clock_gettime(CLOCK_MONOTONIC, &w0);
+    struct timespec next = w0;
     for (long i = 0; i < n; i++) {
+        if (pace_us > 0 && i % chain == 0) {
+            next.tv_nsec += pace_us * 1000;
+            next.tv_sec += next.tv_nsec / 1000000000;
+            next.tv_nsec %= 1000000000;
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        }
         uint32_t id = 0x10000000u + (uint32_t)i;
         msg[id_at] = id >> 24; msg[id_at + 1] = id >> 16; msg[id_at + 2] = id >> 8; msg[id_at + 3] = id;
         if (sendto(s, msg, len, 0, ai->ai_addr, ai->ai_addrlen) < 0) { perror("sendto"); return 1; }
@@ -168,8 +185,8 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &w1);
     getrusage(RUSAGE_SELF, &r1);
     double user = tv(r1.ru_utime) - tv(r0.ru_utime), sys = tv(r1.ru_stime) - tv(r0.ru_stime);
-    printf("floor requests=%ld ok=%ld cpu_us_per_request=%.2f user_us=%.0f sys_us=%.0f wall_s=%.3f reply_bytes=%ld\n",
-           n, ok, (user + sys) / (n ? n : 1), user, sys,
+    printf("floor requests=%ld ok=%ld pace_us=%ld chain=%ld cpu_us_per_request=%.2f user_us=%.0f sys_us=%.0f wall_s=%.3f reply_bytes=%ld\n",
+           n, ok, pace_us, chain, (user + sys) / (n ? n : 1), user, sys,
            (w1.tv_sec - w0.tv_sec) + (w1.tv_nsec - w0.tv_nsec) / 1e9, bytes);
     return ok == n ? 0 : 1;
 }

@@ -166,9 +166,10 @@ build_floor() {
     gcc -O2 -Wall -o "$FLOOR" bench/floor.c
 }
 
-# floor_us HOST PORT COMMUNITY N: CPU microseconds per request of the blocking client.
+# floor_us HOST PORT COMMUNITY N [REPETITIONS PACE_US CHAIN]: CPU microseconds per
+# request of the blocking client (back to back, or CHAIN requests every PACE_US).
 floor_us() {
-    "$FLOOR" "$1" "$2" "$3" "$4" | tee -a "$WORK/floor.log" |
+    "$FLOOR" "$@" | tee -a "$WORK/floor.log" |
         sed -n 's/.*cpu_us_per_request=\([0-9.]*\).*/\1/p'
 }
 
