@@ -89,6 +89,15 @@ struct Shape {
     scalars: bool,
 }
 
+impl Shape {
+    fn of(width: u32, non_repeaters: u32) -> Shape {
+        Shape {
+            width,
+            scalars: non_repeaters > 0,
+        }
+    }
+}
+
 /// A shape's refusal bounds, in varbinds.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Bounds {
@@ -172,10 +181,7 @@ impl ReplyLimits {
     /// non-repeaters.
     pub fn learned(&self, width: u32, non_repeaters: u32) -> Learned {
         let state = self.lock();
-        let b = state.bounds(Shape {
-            width,
-            scalars: non_repeaters > 0,
-        });
+        let b = state.bounds(Shape::of(width, non_repeaters));
         Learned {
             truncated_at: state.truncated_at,
             too_big_at: b.too_big_at,
@@ -215,10 +221,7 @@ impl ReplyLimits {
     /// about the agent's capacity).
     fn note_reply(&self, width: u32, non_repeaters: u32, asked: u32, got: u32, ended: bool) {
         let mut state = self.lock();
-        let shape = Shape {
-            width,
-            scalars: non_repeaters > 0,
-        };
+        let shape = Shape::of(width, non_repeaters);
         if state.bounds(shape).too_big_at.is_some_and(|t| asked < t) {
             if let Some(b) = state.bounds_mut(shape) {
                 b.fits = Some(b.fits.unwrap_or(0).max(asked));
@@ -237,10 +240,7 @@ impl ReplyLimits {
     /// Records tooBig for an ask of `asked` varbinds `width` columns wide.
     fn note_too_big(&self, width: u32, non_repeaters: u32, asked: u32) {
         let mut state = self.lock();
-        let shape = Shape {
-            width,
-            scalars: non_repeaters > 0,
-        };
+        let shape = Shape::of(width, non_repeaters);
         if let Some(b) = state.bounds_mut(shape) {
             let t = b.too_big_at.map_or(asked, |t| t.min(asked));
             b.too_big_at = Some(t);
