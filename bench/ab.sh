@@ -30,19 +30,11 @@ make_config "$WORK/ab.yml" "$DEVICES" "$INTERVAL" 1s 2
 [[ -z "${REFRESH:-}" ]] || sed -i "/^defaults:/a\\  refresh: $REFRESH" "$WORK/ab.yml"
 log "machine: $(machine_info | tr '\n' ' ')"
 
-# measure BINARY: sets M (ms CPU per poll, us per request, polls). Not in a subshell, so
-# the cleanup trap knows the octopoll it starts.
+# measure BINARY: sets M (ms CPU per poll, us per request, polls).
+declare -A R
 measure() {
-    local c0 c1 p0 p1 r0 r1
-    BIN=$1 start_octopoll "$WORK/ab.yml" "$OP_PORT"
-    wait_first_cycle "$OP_PORT" "$DEVICES" 120
-    sleep 2
-    c0=$(cpu_ticks "$OP_PID"); p0=$(polls_ok "$OP_PORT"); r0=$(snmp_requests "$OP_PORT")
-    sleep "$WINDOW"
-    c1=$(cpu_ticks "$OP_PID"); p1=$(polls_ok "$OP_PORT"); r1=$(snmp_requests "$OP_PORT")
-    stop_pid "$OP_PID"
-    M=("$(calc "1000 * ($c1 - $c0) / $CLK_TCK / ($p1 - $p0)")"
-        "$(calc "1e6 * ($c1 - $c0) / $CLK_TCK / ($r1 - $r0)")" $((p1 - p0)))
+    BIN=$1 measure_octopoll "$WORK/ab.yml" "$WINDOW" ab
+    M=("${R[ab_poll_ms]}" "${R[ab_req_us]}" "${R[ab_polls]}")
 }
 
 rows=()
