@@ -16,6 +16,7 @@
 //! Opaque lengths clamped to their varbind, exceptions without payload, unknown value
 //! tags kept as [`Value::Unknown`], and bytes after the message ignored.
 
+use super::walk::VarbindSink;
 use super::{Oid, Value};
 
 /// SNMP version field: v1.
@@ -314,6 +315,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Two's complement of 1 to 8 octets.
+#[inline]
 fn signed(b: &[u8]) -> Option<i64> {
     if b.is_empty() || b.len() > 8 {
         return None;
@@ -326,6 +328,7 @@ fn signed(b: &[u8]) -> Option<i64> {
 }
 
 /// Unsigned of 1 to 9 octets (9 only with a leading zero octet).
+#[inline]
 fn unsigned(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 9 || (b.len() == 9 && b[0] != 0) {
         return None;
@@ -378,6 +381,7 @@ fn decode_oid(r: &Reader<'_>) -> Result<Oid, BerError> {
 }
 
 /// The base-128 sub-identifier at `b[i..]`, at most `max`, and the offset after it.
+#[inline]
 fn subid(b: &[u8], mut i: usize, max: u64) -> Option<(u64, usize)> {
     let mut v: u64 = 0;
     loop {
@@ -395,6 +399,7 @@ fn subid(b: &[u8], mut i: usize, max: u64) -> Option<(u64, usize)> {
 
 /// One value; `r` is positioned at its tag, inside its varbind (the varbind's end bounds
 /// string lengths).
+#[inline]
 fn decode_value(r: &mut Reader<'_>) -> Result<Value, BerError> {
     let at = *r;
     let (tag, len) = r.header()?;
@@ -514,40 +519,66 @@ impl Envelope<'_> {
         })
     }
 
-    /// Decodes the rest of the PDU, appending its varbinds to `varbinds` (a buffer reused
-    /// from reply to reply: a walk then allocates none per request); returns the error
-    /// status and index. On an error, `varbinds` is left as it was.
+    /// Decodes the rest of the PDU, appending its varbinds to `varbinds`; returns the
+    /// error status and index. On an error, `varbinds` is left as it was.
     pub(crate) fn response_into(
         &self,
         varbinds: &mut Vec<(Oid, Value)>,
     ) -> Result<(i64, i64), BerError> {
         let before = varbinds.len();
-        let result = self.decode_into(varbinds);
+        let (status, index, list) = self.header()?;
+        let result = decode_varbinds(list, |o, v| varbinds.push((o, v)));
         if result.is_err() {
             varbinds.truncate(before);
         }
-        result
+        result.map(|()| (status, index))
     }
 
-    fn decode_into(&self, varbinds: &mut Vec<(Oid, Value)>) -> Result<(i64, i64), BerError> {
+    /// Decodes the rest of the PDU, handing each varbind to `sink` as it is decoded (a
+    /// walk's replies go straight into their columns' rows, never through a vector of
+    /// their own); returns the error status and index. A reply with an error status
+    /// hands `sink` nothing: its varbinds are the request's. On an error, `sink` is told
+    /// to discard what it was given.
+    pub(crate) fn response_each<S: VarbindSink + ?Sized>(
+        &self,
+        sink: &mut S,
+    ) -> Result<(i64, i64), BerError> {
+        let (status, index, list) = self.header()?;
+        if status != 0 {
+            return decode_varbinds(list, |_, _| {}).map(|()| (status, index));
+        }
+        let result = decode_varbinds(list, |o, v| sink.push(o, v));
+        if result.is_err() {
+            sink.discard();
+        }
+        result.map(|()| (status, index))
+    }
+
+    /// Error status, error index, and the varbind list.
+    fn header(&self) -> Result<(i64, i64, Reader<'_>), BerError> {
         let mut r = self.rest;
         let error_status = r.integer("error status expected")?;
         let error_index = r.integer("error index expected")?;
-        let mut list = r.expect(SEQUENCE, "varbind list expected")?;
+        let list = r.expect(SEQUENCE, "varbind list expected")?;
         if !r.is_empty() {
             return Err(r.err("bytes after the varbind list"));
         }
-        while !list.is_empty() {
-            let mut vb = list.expect(SEQUENCE, "varbind expected")?;
-            let oid = decode_oid(&vb.expect(OBJECT_IDENTIFIER, "varbind name expected")?)?;
-            let value = decode_value(&mut vb)?;
-            if !vb.is_empty() {
-                return Err(vb.err("bytes after the value"));
-            }
-            varbinds.push((oid, value));
-        }
-        Ok((error_status, error_index))
+        Ok((error_status, error_index, list))
     }
+}
+
+/// Decodes a varbind list, handing each varbind to `push` in order.
+fn decode_varbinds(mut list: Reader<'_>, mut push: impl FnMut(Oid, Value)) -> Result<(), BerError> {
+    while !list.is_empty() {
+        let mut vb = list.expect(SEQUENCE, "varbind expected")?;
+        let oid = decode_oid(&vb.expect(OBJECT_IDENTIFIER, "varbind name expected")?)?;
+        let value = decode_value(&mut vb)?;
+        if !vb.is_empty() {
+            return Err(vb.err("bytes after the value"));
+        }
+        push(oid, value);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -665,6 +696,70 @@ mod tests {
             .unwrap()
             .encode()
             .unwrap()
+    }
+
+    /// What a sink was handed: pushes, and discards as `None`.
+    #[derive(Default)]
+    struct Recorded(Vec<Option<(Oid, Value)>>);
+
+    impl VarbindSink for Recorded {
+        fn push(&mut self, oid: Oid, value: Value) {
+            self.0.push(Some((oid, value)));
+        }
+        fn discard(&mut self) {
+            self.0.push(None);
+        }
+    }
+
+    #[test]
+    fn a_sink_gets_each_varbind_or_a_discard_and_nothing_of_an_error_reply() {
+        let vbs = || {
+            (1..=3u64)
+                .map(|i| {
+                    lib::VarBind::new(
+                        lib::Oid::from_slice(&[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, i as u32]),
+                        lib::Value::Counter64(i * 1000),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let good = lib_response(lib::CommunityVersion::V2c, 9, 0, 0, vbs());
+        let mut sink = Recorded::default();
+        assert_eq!(
+            envelope(&good).unwrap().response_each(&mut sink),
+            Ok((0, 0))
+        );
+        let want: Vec<_> = (1..=3u64)
+            .map(|i| {
+                Some((
+                    oid(&format!("1.3.6.1.2.1.31.1.1.1.6.{i}")),
+                    Value::Counter64(i * 1000),
+                ))
+            })
+            .collect();
+        assert_eq!(sink.0, want);
+        // The last value broken (a constructed OCTET STRING): two pushes, then a discard.
+        let mut broken = good.to_vec();
+        let n = broken.len();
+        assert_eq!(broken[n - 4], COUNTER64);
+        broken[n - 4] = 0x24;
+        let mut sink = Recorded::default();
+        assert!(envelope(&broken).unwrap().response_each(&mut sink).is_err());
+        assert_eq!(sink.0, [want[0].clone(), want[1].clone(), None]);
+        // tooBig: the varbinds are checked but not handed on.
+        // (async-snmp will not encode one with varbinds: its error status set by hand)
+        let mut too_big = good.to_vec();
+        let at = too_big
+            .windows(7)
+            .position(|w| w == [INTEGER, 1, 0, INTEGER, 1, 0, SEQUENCE])
+            .unwrap();
+        too_big[at + 2] = 1;
+        let mut sink = Recorded::default();
+        assert_eq!(
+            envelope(&too_big).unwrap().response_each(&mut sink),
+            Ok((1, 0))
+        );
+        assert!(sink.0.is_empty());
     }
 
     /// A small deterministic generator (no test dependency needed).

@@ -17,7 +17,7 @@ use async_snmp as lib;
 use tokio::sync::Semaphore;
 
 use super::udp::Pool;
-use super::walk::{ReplyLimits, Requester};
+use super::walk::{ReplyLimits, Requester, VarbindSink};
 use super::{ber, Oid, SnmpError, Value};
 use crate::config::{self, AuthKind};
 
@@ -443,9 +443,9 @@ impl Session {
     pub async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
             Backend::Community(c) => {
-                let mut out = Vec::new();
+                let mut out = Collected::default();
                 self.exchange(c, ber::GET, oids, 0, 0, &mut out).await?;
-                Ok(out)
+                Ok(out.0)
             }
             Backend::Usm(client) => {
                 let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
@@ -470,14 +470,14 @@ impl Session {
     /// backoff (the same request id, so a late reply to any copy counts), answered by
     /// the first reply from the agent's address with that id, whose varbinds are
     /// appended to `out`.
-    async fn exchange(
+    async fn exchange<S: VarbindSink + Send>(
         &self,
         c: &Community,
         pdu: u8,
         oids: &[Oid],
         non_repeaters: u32,
         max_repetitions: u32,
-        out: &mut Vec<(Oid, Value)>,
+        out: &mut S,
     ) -> Result<(), SnmpError> {
         let _permit = self.start_request().await?;
         let request_id = c.engine.request_id();
@@ -521,13 +521,13 @@ impl Session {
     }
 
     /// The attempts of one exchange on `sock`.
-    async fn send_and_receive(
+    async fn send_and_receive<S: VarbindSink + Send>(
         &self,
         c: &Community,
         sock: &mut super::udp::Checkout<'_>,
         datagram: &[u8],
         request_id: i32,
-        out: &mut Vec<(Oid, Value)>,
+        out: &mut S,
     ) -> Result<(), SnmpError> {
         let (initial, max) = backoff(self.timeout);
         for attempt in 0..self.attempts {
@@ -550,7 +550,7 @@ impl Session {
                             && e.pdu == ber::RESPONSE
                             && e.request_id == i64::from(request_id)
                     })
-                    .and_then(|e| e.response_into(out).ok());
+                    .and_then(|e| e.response_each(out).ok());
                 if status.is_none() {
                     c.engine.pool.discard();
                 }
@@ -657,6 +657,21 @@ impl Session {
     }
 }
 
+/// One exchange's varbinds, collected (a fresh vector per exchange, so a malformed
+/// reply is discarded by clearing it).
+#[derive(Default)]
+struct Collected(Vec<(Oid, Value)>);
+
+impl VarbindSink for Collected {
+    fn push(&mut self, oid: Oid, value: Value) {
+        self.0.push((oid, value));
+    }
+
+    fn discard(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// A factor in [1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER] from `seed` (a fresh request id:
 /// devices that timed out together draw different ones).
 fn jitter_factor(seed: u32) -> f64 {
@@ -671,20 +686,22 @@ impl Requester for Session {
         self.v1
     }
 
-    async fn get_bulk_into(
+    async fn get_bulk_each<S: VarbindSink + Send>(
         &self,
         oids: &[Oid],
         non_repeaters: u32,
         max_repetitions: u32,
-        out: &mut Vec<(Oid, Value)>,
+        sink: &mut S,
     ) -> Result<(), SnmpError> {
         match &self.backend {
             Backend::Community(c) => {
-                self.exchange(c, ber::GET_BULK, oids, non_repeaters, max_repetitions, out)
+                self.exchange(c, ber::GET_BULK, oids, non_repeaters, max_repetitions, sink)
                     .await
             }
             Backend::Usm(_) => {
-                out.extend(self.get_bulk(oids, non_repeaters, max_repetitions).await?);
+                for (oid, value) in self.get_bulk(oids, non_repeaters, max_repetitions).await? {
+                    sink.push(oid, value);
+                }
                 Ok(())
             }
         }
@@ -702,7 +719,7 @@ impl Requester for Session {
     ) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
             Backend::Community(c) => {
-                let mut out = Vec::new();
+                let mut out = Collected::default();
                 self.exchange(
                     c,
                     ber::GET_BULK,
@@ -712,7 +729,7 @@ impl Requester for Session {
                     &mut out,
                 )
                 .await?;
-                Ok(out)
+                Ok(out.0)
             }
             Backend::Usm(client) => {
                 let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();
@@ -727,10 +744,10 @@ impl Requester for Session {
     async fn get_next(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
         match &self.backend {
             Backend::Community(c) => {
-                let mut out = Vec::new();
+                let mut out = Collected::default();
                 self.exchange(c, ber::GET_NEXT, oids, 0, 0, &mut out)
                     .await?;
-                Ok(out)
+                Ok(out.0)
             }
             Backend::Usm(client) => {
                 let lib_oids: Vec<lib::Oid> = oids.iter().map(to_lib_oid).collect();

@@ -18,6 +18,6 @@ pub use client::{decode_message, decode_with_async_snmp, Engine, Session, SnmpSt
 pub use error::SnmpError;
 pub use types::{Oid, OidError, Value};
 pub use walk::{
-    walk_columns, walk_columns_with, Learned, ReplyLimits, Requester, Walked,
+    walk_columns, walk_columns_with, Learned, ReplyLimits, Requester, VarbindSink, Walked,
     DEFAULT_MAX_ROWS_PER_COLUMN,
 };

@@ -47,24 +47,35 @@ pub trait Requester {
     fn reply_limits(&self) -> Option<&ReplyLimits> {
         None
     }
-    /// [`Requester::get_bulk`] with the reply's varbinds appended to `out`, a buffer the
-    /// walk reuses for all its requests (a reply's vector is 10-20 kB: allocating one per
-    /// request touched fresh pages). The default calls `get_bulk`.
-    fn get_bulk_into(
+    /// [`Requester::get_bulk`] with the reply's varbinds handed to `sink` one by one as
+    /// they are decoded: a walk's go straight into its columns' rows. The default calls
+    /// `get_bulk`.
+    fn get_bulk_each<S: VarbindSink + Send>(
         &self,
         oids: &[Oid],
         non_repeaters: u32,
         max_repetitions: u32,
-        out: &mut Vec<(Oid, Value)>,
+        sink: &mut S,
     ) -> impl std::future::Future<Output = Result<(), SnmpError>> + Send
     where
         Self: Sync,
     {
         async move {
-            out.extend(self.get_bulk(oids, non_repeaters, max_repetitions).await?);
+            for (oid, value) in self.get_bulk(oids, non_repeaters, max_repetitions).await? {
+                sink.push(oid, value);
+            }
             Ok(())
         }
     }
+}
+
+/// Takes a reply's varbinds, in order, as they are decoded.
+pub trait VarbindSink {
+    /// The next varbind of the reply being decoded.
+    fn push(&mut self, oid: Oid, value: Value);
+    /// The reply being decoded turned out malformed (it is dropped, and the request
+    /// waits on for another): forget every varbind it pushed.
+    fn discard(&mut self);
 }
 
 /// What one agent's GETBULK replies are known to hold, learned by walks and kept across
@@ -300,6 +311,124 @@ pub struct Walked {
     pub scalars: Vec<(Oid, Value)>,
 }
 
+/// One request's reply, put in its columns' rows as it is decoded: varbind `i` (after
+/// the non-repeaters) belongs to the `i % width`-th active column (RFC 3416 4.2.3).
+struct Rows<'w> {
+    out: &'w mut Walked,
+    columns: &'w [Oid],
+    active: &'w [usize],
+    scalars: usize,
+    max_rows: usize,
+    /// Per active column: its walk is over (end of its subtree, of the MIB, or an OID
+    /// that did not increase).
+    done: &'w mut Vec<bool>,
+    /// Per active column: its rows before this reply (to discard a malformed one).
+    lens: &'w mut Vec<usize>,
+    scalars_before: usize,
+    warnings_before: usize,
+    /// Varbinds received, non-repeaters included.
+    received: u32,
+    /// The active column the next repetition's varbind belongs to.
+    slot: usize,
+    ended: bool,
+    progressed: bool,
+    too_many: Option<SnmpError>,
+}
+
+impl<'w> Rows<'w> {
+    fn new(
+        out: &'w mut Walked,
+        columns: &'w [Oid],
+        active: &'w [usize],
+        scalars: usize,
+        max_rows: usize,
+        done: &'w mut Vec<bool>,
+        lens: &'w mut Vec<usize>,
+    ) -> Self {
+        done.clear();
+        done.resize(active.len(), false);
+        lens.clear();
+        lens.extend(active.iter().map(|&c| out.columns[c].len()));
+        Rows {
+            scalars_before: out.scalars.len(),
+            warnings_before: out.warnings.len(),
+            out,
+            columns,
+            active,
+            scalars,
+            max_rows,
+            done,
+            lens,
+            received: 0,
+            slot: 0,
+            ended: false,
+            progressed: false,
+            too_many: None,
+        }
+    }
+}
+
+impl VarbindSink for Rows<'_> {
+    fn push(&mut self, oid: Oid, value: Value) {
+        let end = matches!(value, Value::EndOfMibView);
+        self.ended |= end;
+        self.received += 1;
+        if self.received as usize <= self.scalars {
+            self.out.scalars.push((oid, value));
+            return;
+        }
+        let slot = self.slot;
+        self.slot = if slot + 1 == self.active.len() {
+            0
+        } else {
+            slot + 1
+        };
+        if self.done[slot] || self.too_many.is_some() {
+            return;
+        }
+        let c = self.active[slot];
+        let column = &self.columns[c];
+        if end || !oid.starts_with(column) {
+            self.done[slot] = true;
+            return;
+        }
+        let rows = &mut self.out.columns[c];
+        let last = last_oid(rows, column);
+        // Both lie under `column` (its rows were checked so): compare what follows it.
+        let n = column.arcs().len();
+        if oid.arcs()[n..] <= last.arcs()[n..] {
+            self.out.warnings.push(format!(
+                "agent returned non-increasing OID {oid} after {last} while walking {column}; column cut short"
+            ));
+            self.done[slot] = true;
+            return;
+        }
+        if rows.len() >= self.max_rows {
+            self.too_many = Some(SnmpError::TooManyRows {
+                oid: column.to_string(),
+                limit: self.max_rows,
+            });
+            return;
+        }
+        rows.push((oid, value));
+        self.progressed = true;
+    }
+
+    fn discard(&mut self) {
+        for (&c, &n) in self.active.iter().zip(self.lens.iter()) {
+            self.out.columns[c].truncate(n);
+        }
+        self.out.scalars.truncate(self.scalars_before);
+        self.out.warnings.truncate(self.warnings_before);
+        self.done.iter_mut().for_each(|d| *d = false);
+        self.received = 0;
+        self.slot = 0;
+        self.ended = false;
+        self.progressed = false;
+        self.too_many = None;
+    }
+}
+
 /// Walks `columns` together. `max_rows_per_column` bounds the rows kept of each column
 /// (endless tables; [`DEFAULT_MAX_ROWS_PER_COLUMN`] unless configured): one column over it
 /// fails the walk with [`SnmpError::TooManyRows`] naming that column.
@@ -346,7 +475,7 @@ pub async fn walk_columns_with<R: Requester + Sync>(
     let mut max_rep = max_repetitions.max(1);
     let mut request: Vec<Oid> = Vec::with_capacity(scalars.len() + columns.len());
     let mut done: Vec<bool> = Vec::with_capacity(columns.len());
-    let mut reply: Vec<(Oid, Value)> = Vec::new();
+    let mut lens: Vec<usize> = Vec::with_capacity(columns.len());
     // The last reply was full to an ask lowered from what was learned: ask what is
     // configured once (see below).
     let mut probe = false;
@@ -378,14 +507,32 @@ pub async fn walk_columns_with<R: Requester + Sync>(
         probe = false;
         let asked = non_repeaters.saturating_add(reps.saturating_mul(width));
         out.requests += 1;
-        reply.clear();
+        let mut rows = Rows::new(
+            &mut out,
+            columns,
+            &active,
+            pending_scalars,
+            max_rows_per_column,
+            &mut done,
+            &mut lens,
+        );
         let result = if v1 {
-            session.get_next(&request).await.map(|v| reply = v)
+            match session.get_next(&request).await {
+                Ok(reply) => {
+                    for (oid, value) in reply {
+                        rows.push(oid, value);
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         } else {
             session
-                .get_bulk_into(&request, non_repeaters, reps, &mut reply)
+                .get_bulk_each(&request, non_repeaters, reps, &mut rows)
                 .await
         };
+        let (got, ended, progressed) = (rows.received, rows.ended, rows.progressed);
+        let too_many = rows.too_many.take();
         match result {
             Ok(()) => {}
             Err(SnmpError::TooBig) if reps > 1 => {
@@ -404,15 +551,16 @@ pub async fn walk_columns_with<R: Requester + Sync>(
             }
             Err(e) => return Err(e),
         }
-        if reply.is_empty() {
+        if let Some(e) = too_many {
+            return Err(e);
+        }
+        if got == 0 {
             return Err(SnmpError::NoProgress(format!(
                 "empty response while walking {}",
                 columns[active[0]]
             )));
         }
         if let Some(l) = limits {
-            let ended = reply.iter().any(|(_, v)| matches!(v, Value::EndOfMibView));
-            let got = reply.len() as u32;
             // Full, to an ask lowered for truncation: these columns' varbinds are smaller
             // than those the capacity was learned on (a poll of counters without the label
             // columns). One ask of the configured size makes the agent cut at its capacity
@@ -426,42 +574,8 @@ pub async fn walk_columns_with<R: Requester + Sync>(
                 && learned.too_big_at.is_none();
             l.note_reply(width, non_repeaters, asked, got, ended);
         }
-
-        let mut varbinds = reply.drain(..);
         // Non-repeaters come first in the reply (RFC 3416 4.2.3); they are asked once.
-        out.scalars.extend(varbinds.by_ref().take(pending_scalars));
         pending_scalars = 0;
-        done.clear();
-        done.resize(active.len(), false);
-        let mut progressed = false;
-        for (i, (oid, value)) in varbinds.enumerate() {
-            let slot = i % active.len();
-            if done[slot] {
-                continue;
-            }
-            let c = active[slot];
-            if matches!(value, Value::EndOfMibView) || !oid.starts_with(&columns[c]) {
-                done[slot] = true;
-                continue;
-            }
-            let last = last_oid(&out.columns[c], &columns[c]);
-            if oid <= *last {
-                out.warnings.push(format!(
-                    "agent returned non-increasing OID {oid} after {last} while walking {}; column cut short",
-                    columns[c]
-                ));
-                done[slot] = true;
-                continue;
-            }
-            if out.columns[c].len() >= max_rows_per_column {
-                return Err(SnmpError::TooManyRows {
-                    oid: columns[c].to_string(),
-                    limit: max_rows_per_column,
-                });
-            }
-            out.columns[c].push((oid, value));
-            progressed = true;
-        }
         let finished_any = done.iter().any(|d| *d);
         if !progressed && !finished_any {
             return Err(SnmpError::NoProgress(format!(
@@ -644,6 +758,80 @@ mod tests {
         assert_eq!(w.columns[1].len(), 3);
         assert_eq!(w.columns[1][2].1, Value::Integer(2));
         assert!(w.warnings.is_empty());
+    }
+
+    /// Before each reply, a malformed one whose first varbinds decoded (wrong values,
+    /// a non-increasing OID, an endOfMibView) and which the session then threw away.
+    struct Malformed(Fake);
+
+    impl Requester for Malformed {
+        fn is_v1(&self) -> bool {
+            false
+        }
+
+        async fn get_bulk(
+            &self,
+            oids: &[Oid],
+            non_repeaters: u32,
+            max_repetitions: u32,
+        ) -> Result<Vec<(Oid, Value)>, SnmpError> {
+            self.0.get_bulk(oids, non_repeaters, max_repetitions).await
+        }
+
+        async fn get_next(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+            self.0.get_next(oids).await
+        }
+
+        async fn get_bulk_each<S: VarbindSink + Send>(
+            &self,
+            oids: &[Oid],
+            non_repeaters: u32,
+            max_repetitions: u32,
+            sink: &mut S,
+        ) -> Result<(), SnmpError> {
+            let reply = self.get_bulk(oids, non_repeaters, max_repetitions).await?;
+            for (i, (oid, _)) in reply.iter().enumerate() {
+                let junk = match i % 3 {
+                    0 => Value::Integer(-1),
+                    1 => Value::EndOfMibView,
+                    _ => Value::Null,
+                };
+                sink.push(if i == 2 { oids[0].clone() } else { oid.clone() }, junk);
+            }
+            sink.discard();
+            for (oid, value) in reply {
+                sink.push(oid, value);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_discarded_reply_leaves_no_trace() {
+        let columns = cols(&["1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.2.2.1.8"]);
+        let scalars = cols(&["1.3.6.1.2.1.2.2.1.2.2"]);
+        let plain = block_on(walk_columns_with(
+            &Fake::new(&table()),
+            &scalars,
+            &columns,
+            2,
+            1000,
+        ))
+        .unwrap();
+        let w = block_on(walk_columns_with(
+            &Malformed(Fake::new(&table())),
+            &scalars,
+            &columns,
+            2,
+            1000,
+        ))
+        .unwrap();
+        assert_eq!(w.columns, plain.columns);
+        assert_eq!(w.scalars, plain.scalars);
+        assert_eq!(w.requests, plain.requests);
+        assert!(w.warnings.is_empty(), "{:?}", w.warnings);
+        assert_eq!(w.columns[0].len(), 3);
+        assert_eq!(w.scalars.len(), 1);
     }
 
     #[test]
