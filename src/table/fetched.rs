@@ -22,6 +22,23 @@ pub struct Fetched {
     base: Option<Arc<Fetched>>,
 }
 
+/// The rows of [`Fetched::this_poll_under`]: a walked root's slice, or the general case.
+enum Under<'a, I> {
+    Root(std::slice::Iter<'a, (Oid, Value)>),
+    Any(I),
+}
+
+impl<'a, I: Iterator<Item = (&'a Oid, &'a Value)>> Iterator for Under<'a, I> {
+    type Item = (&'a Oid, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Under::Root(rows) => rows.next().map(|(o, v)| (o, v)),
+            Under::Any(rows) => rows.next(),
+        }
+    }
+}
+
 impl Fetched {
     /// Stores a walked subtree's rows (ascending, all under `root`). Points under it are
     /// dropped: the walk has them.
@@ -139,6 +156,13 @@ impl Fetched {
         &'a self,
         prefix: &'a Oid,
     ) -> impl Iterator<Item = (&'a Oid, &'a Value)> {
+        // A walked root, the common case (a column): its rows are all there is, as roots
+        // never nest and no point lies under a root. A plain slice, without the chain
+        // below and its two searches: collecting a poll's ifIndexes through the chain was
+        // a tenth of a poll's instructions.
+        if let Some(rows) = self.walks.get(prefix) {
+            return Under::Root(rows.iter());
+        }
         // A root holding the prefix: the rows of its slice under the prefix; all its rows
         // when it is the prefix (the common case, a column walked: no compare per row).
         let holder = self.root_of(prefix).map(|(root, rows)| {
@@ -162,12 +186,14 @@ impl Fetched {
             .points
             .range::<Oid, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(o, _)| o.starts_with(prefix));
-        holder
-            .into_iter()
-            .flatten()
-            .chain(below)
-            .map(|(o, v)| (o, v))
-            .chain(points)
+        Under::Any(
+            holder
+                .into_iter()
+                .flatten()
+                .chain(below)
+                .map(|(o, v)| (o, v))
+                .chain(points),
+        )
     }
 
     /// Varbinds this poll stored (not counting kept columns).
@@ -428,6 +454,13 @@ mod tests {
         assert_eq!(f.under(&o("1.3.6.1.2.1.2.2.1")).count(), 3);
         assert_eq!(f.under(&o("1.3.6.1.2.1.2.2.1.2.2")).count(), 1);
         assert_eq!(f.under(&o("1.3.6.1.2.1")).count(), 4);
+        // A walked root itself: its rows, in order (the slice's fast path).
+        let root = o("1.3.6.1.2.1.2.2.1.2");
+        let rows: Vec<_> = f.this_poll_under(&root).collect();
+        assert_eq!(
+            rows.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>(),
+            ["1.3.6.1.2.1.2.2.1.2.1", "1.3.6.1.2.1.2.2.1.2.2"]
+        );
         assert!(f.covered(&o("1.3.6.1.2.1.2.2.1.8.7")));
         assert!(!f.covered(&o("1.3.6.1.2.1.2.2.1.9")));
         // A walk over a point replaces it.
