@@ -50,10 +50,10 @@ type Labels<'a> = &'a [(String, String)];
 
 fn iface_labels(i: &Interface) -> [(&'static str, &str); 4] {
     [
-        ("ifIndex", i.labels[0].as_str()),
-        ("ifName", i.labels[1].as_str()),
-        ("ifDescr", i.labels[2].as_str()),
-        ("ifAlias", i.labels[3].as_str()),
+        ("ifIndex", &*i.labels[0]),
+        ("ifName", &*i.labels[1]),
+        ("ifDescr", &*i.labels[2]),
+        ("ifAlias", &*i.labels[3]),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! fail a scrape (label escaping, value ranges) is settled here, at poll time.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::snmp::{Oid, Value};
 use crate::table::Fetched;
@@ -171,8 +172,10 @@ impl SystemInfo {
 pub struct Interface {
     /// ifIndex.
     pub index: u32,
-    /// Escaped label values: ifIndex, ifName, ifDescr, ifAlias.
-    pub labels: [String; 4],
+    /// Escaped label values: ifIndex, ifName, ifDescr, ifAlias. Shared with the labels
+    /// kept between label refreshes ([`InterfaceLabels`]): a poll that did not walk them
+    /// labels its interfaces without copying a string.
+    pub labels: [Arc<str>; 4],
     /// ifHCInOctets.
     pub hc_in: Option<u64>,
     /// ifHCOutOctets.
@@ -235,7 +238,7 @@ pub fn interfaces_from(fetched: &Fetched) -> Vec<Interface> {
             };
             let iface = by_index.entry(idx).or_insert_with(|| Interface {
                 index: idx,
-                labels: [idx.to_string(), String::new(), String::new(), String::new()],
+                labels: [idx.to_string().into(), empty(), empty(), empty()],
                 ..Interface::default()
             });
             apply_column(iface, col, value);
@@ -245,45 +248,43 @@ pub fn interfaces_from(fetched: &Fetched) -> Vec<Interface> {
 }
 
 /// An interface's labels and ifHighSpeed (the label columns' part), without its values:
-/// what a label refresh leaves for the polls until the next, compact (a whole
-/// [`Interface`] is about 400 bytes with its strings; 10,000 devices keep 550,000).
+/// what a label refresh leaves for the polls until the next (an [`Interface`] is 248
+/// bytes besides its strings; 10,000 devices keep 550,000). The label strings are shared with the
+/// interfaces of every poll until the next refresh.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InterfaceLabels {
     index: u32,
     high_speed: Option<u64>,
-    /// The escaped ifName, ifDescr and ifAlias, one after the other.
-    text: Box<str>,
-    /// Where ifName and ifDescr end in `text`.
-    ends: [u32; 2],
+    /// As [`Interface::labels`].
+    labels: [Arc<str>; 4],
 }
 
 impl InterfaceLabels {
     /// The labels of `iface`.
     pub fn of(iface: &Interface) -> InterfaceLabels {
-        let [_, name, descr, alias] = &iface.labels;
         InterfaceLabels {
             index: iface.index,
             high_speed: iface.high_speed,
-            text: [name.as_str(), descr, alias].concat().into_boxed_str(),
-            ends: [name.len() as u32, (name.len() + descr.len()) as u32],
+            labels: iface.labels.clone(),
         }
     }
 
     /// An interface with these labels and no values.
     fn interface(&self) -> Interface {
-        let [a, b] = self.ends.map(|e| e as usize);
         Interface {
             index: self.index,
-            labels: [
-                self.index.to_string(),
-                self.text[..a].to_string(),
-                self.text[a..b].to_string(),
-                self.text[b..].to_string(),
-            ],
+            labels: self.labels.clone(),
             high_speed: self.high_speed,
             ..Interface::default()
         }
     }
+}
+
+/// The empty label value (one allocation for all: an `Arc<str>` of nothing still has its
+/// counts on the heap).
+fn empty() -> Arc<str> {
+    static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from("")).clone()
 }
 
 /// [`interfaces_from`] for a poll that walked only the value columns: the interfaces those
@@ -359,9 +360,9 @@ fn apply_column(iface: &mut Interface, col: usize, value: &Value) {
         _ => None,
     };
     match col {
-        DESCR => iface.labels[2] = escape_label(&value.to_label()),
-        NAME => iface.labels[1] = escape_label(&value.to_label()),
-        ALIAS => iface.labels[3] = escape_label(&value.to_label()),
+        DESCR => iface.labels[2] = escape_label(&value.to_label()).into(),
+        NAME => iface.labels[1] = escape_label(&value.to_label()).into(),
+        ALIAS => iface.labels[3] = escape_label(&value.to_label()).into(),
         ADMIN => iface.admin = int(value),
         OPER => iface.oper = int(value),
         IN_DISC => iface.in_discards = counter32(value),
@@ -488,13 +489,8 @@ mod tests {
         assert_eq!(ifaces.len(), 2);
         let eth0 = &ifaces[1];
         assert_eq!(
-            eth0.labels,
-            [
-                "2".to_string(),
-                "Gi1/0/1".into(),
-                "eth0".into(),
-                "to \\\"core\\\"".into()
-            ]
+            eth0.labels.each_ref().map(|l| &**l),
+            ["2", "Gi1/0/1", "eth0", "to \\\"core\\\""]
         );
         assert_eq!(eth0.hc_in, Some(u64::MAX));
         assert_eq!(eth0.oper, Some(2));

@@ -515,11 +515,8 @@ impl Default for PollData {
 /// interface gauges under the same labels), so a module that reads the same objects does
 /// not expose it a second time.
 fn builtin_series(data: &PollData) -> impl Fn(&str, &[(Arc<str>, String)]) -> bool + '_ {
-    let by_index: HashMap<&str, &Interface> = data
-        .interfaces
-        .iter()
-        .map(|i| (i.labels[0].as_str(), i))
-        .collect();
+    let by_index: HashMap<&str, &Interface> =
+        data.interfaces.iter().map(|i| (&*i.labels[0], i)).collect();
     let uptime = data.system.as_ref().is_some_and(|s| s.sys_uptime.is_some());
     move |name, labels| match name {
         "sysUpTime" => uptime && labels.is_empty(),
@@ -531,9 +528,9 @@ fn builtin_series(data: &PollData) -> impl Fn(&str, &[(Arc<str>, String)]) -> bo
                     && &**n == "ifName" =>
             {
                 by_index.get(index.as_str()).is_some_and(|iface| {
-                    iface.labels[1] == *name
-                        && iface.labels[2] == *descr
-                        && iface.labels[3] == *alias
+                    *iface.labels[1] == **name
+                        && *iface.labels[2] == **descr
+                        && *iface.labels[3] == **alias
                 })
             }
             _ => false,
@@ -709,7 +706,7 @@ mod tests {
     fn names(d: &PollData) -> Vec<(u32, String)> {
         d.interfaces
             .iter()
-            .map(|i| (i.index, i.labels[1].clone()))
+            .map(|i| (i.index, i.labels[1].to_string()))
             .collect()
     }
 
