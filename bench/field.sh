@@ -57,6 +57,8 @@ SE_BIN=$(command -v prometheus-snmp-exporter) || { log "prometheus-snmp-exporter
 SNMPSIMD=$(command -v snmpsimd) || { log "snmpsim is not installed (apt-get install snmpsim)"; exit 1; }
 SE_VERSION=$("$SE_BIN" --version 2>&1 | awk '/version/ { print $3; exit }')
 [[ -n "${SKIP_BUILD:-}" ]] || build
+[[ -n "${SKIP_BUILD:-}" ]] || cargo build --release --quiet --example async_floor
+ASYNC_FLOOR=target/release/examples/async_floor
 build_floor
 log "machine: $(machine_info | tr '\n' ' ')"
 declare -A R
@@ -88,16 +90,22 @@ floor_runs() {
     R[$5_all]="${all[*]}"
 }
 
-# paced_floor HOST PORT COMMUNITY AGENT DEVICES INTERVAL_S POLLS: the floor paced as
+# paced_floor HOST PORT COMMUNITY AGENT DEVICES INTERVAL_S POLLS [KEY]: the floor paced as
 # octopoll's polls come (R[AGENT_r1_req_per_poll] requests back to back, one such chain
-# every INTERVAL_S / DEVICES), POLLS chains; R[AGENT_paced_floor].
+# every INTERVAL_S / DEVICES), POLLS chains; R[KEY], by default R[AGENT_paced_floor].
 paced_floor() {
     local chain pace
     chain=$(printf '%.0f' "${R[${4}_r1_req_per_poll]}")
     pace=$(calc "1e6 * $6 / $5" | cut -d. -f1)
     R[${4}_paced_chain]=$chain
     R[${4}_paced_pace]=$pace
-    floor_runs "$1" "$2" "$3" $((chain * $7)) "${4}_paced_floor" "$pace" "$chain"
+    floor_runs "$1" "$2" "$3" $((chain * $7)) "${8:-${4}_paced_floor}" "$pace" "$chain"
+}
+
+# paced_async_floor ARGS of paced_floor: the same requests from tokio (bench/async_floor.rs);
+# R[AGENT_paced_async].
+paced_async_floor() {
+    FLOOR_BIN=$ASYNC_FLOOR paced_floor "$@" "${4}_paced_async"
 }
 
 # snmp_exporter's module for one community: bench/snmp.yml renamed.
@@ -121,6 +129,7 @@ for ((i = 0; i < DEVICES; i++)); do
 done >"$WORK/urls-sim.txt"
 measure_se bench/snmp.yml "$WORK/urls-sim.txt" "$(calc "$DEVICES / ${INTERVAL%s}")" "$WINDOW" sim_se
 paced_floor 127.0.0.1 "$BASE_PORT" public sim "$DEVICES" "${INTERVAL%s}" "${PACED_POLLS:-1000}"
+paced_async_floor 127.0.0.1 "$BASE_PORT" public sim "$DEVICES" "${INTERVAL%s}" "${PACED_POLLS:-1000}"
 stop_pid "$SIM_PID"
 
 # ---------------------------------------------------------------- B. snmpsim, a recording
@@ -168,6 +177,7 @@ done >"$WORK/urls-rec.txt"
 measure_se "$WORK/snmp-rec.yml" "$WORK/urls-rec.txt" "$(calc "$REC_DEVICES / ${REC_INTERVAL%s}")" "$REC_WINDOW" rec_se
 floor_runs 127.0.0.1 "$REC_PORT" rec-00 "$REC_FLOOR_N" rec_floor_after
 paced_floor 127.0.0.1 "$REC_PORT" rec-00 rec "$REC_DEVICES" "${REC_INTERVAL%s}" "${REC_PACED_POLLS:-20}"
+paced_async_floor 127.0.0.1 "$REC_PORT" rec-00 rec "$REC_DEVICES" "${REC_INTERVAL%s}" "${REC_PACED_POLLS:-20}"
 stop_pid "$REC_PID"
 
 # ---------------------------------------------------------------- report
@@ -192,6 +202,7 @@ goal() { awk -v x="$1" -v y="$2" 'BEGIN { print (x <= y ? "MET" : "MISSED") }'; 
         echo "   octopoll r=1: refresh: 1, every column every poll (snmp_exporter's work); octopoll: the default refresh (labels every 10th poll)"
         echo "   floor runs (us per request): ${R[${a}_floor_all]}${R[${a}_floor_after_all]:+; after the exporters: ${R[${a}_floor_after_all]}}"
         echo "   paced floor (chains of ${R[${a}_paced_chain]} requests every ${R[${a}_paced_pace]} us, as octopoll r=1's polls come): ${R[${a}_paced_floor]} us per request (runs: ${R[${a}_paced_floor_all]})"
+        echo "   paced async floor (the same requests from a tokio task, bench/async_floor.rs): ${R[${a}_paced_async]} us per request (runs: ${R[${a}_paced_async_all]})"
         for o in r1 op; do
             echo "   octopoll $o: ${R[${a}_${o}_cpu_s]} CPU s, ${R[${a}_${o}_reqs]} requests, failed polls since start ${R[${a}_${o}_failed]}, peak RSS ${R[${a}_${o}_rss]} MiB"
         done
@@ -199,7 +210,7 @@ goal() { awk -v x="$1" -v y="$2" 'BEGIN { print (x <= y ? "MET" : "MISSED") }'; 
         for o in r1 op; do
             r1=$(calc "${R[${a}_${o}_req_us]} / ${R[${a}_floor]}")
             r2=$(calc "${R[${a}_${o}_poll_ms]} / ${R[${a}_se_poll_ms]}")
-            echo "   octopoll $o: ratio to the floor per request: $r1 (goal <= 1.5: $(goal "$r1" 1.5)); to snmp_exporter per poll: $r2 (goal <= 0.15: $(goal "$r2" 0.15)); to the paced floor per request: $(calc "${R[${a}_${o}_req_us]} / ${R[${a}_paced_floor]}")"
+            echo "   octopoll $o: ratio to the floor per request: $r1 (goal <= 1.5: $(goal "$r1" 1.5)); to snmp_exporter per poll: $r2 (goal <= 0.15: $(goal "$r2" 0.15)); to the paced floor per request: $(calc "${R[${a}_${o}_req_us]} / ${R[${a}_paced_floor]}"); to the paced async floor: $(calc "${R[${a}_${o}_req_us]} / ${R[${a}_paced_async]}")"
         done
         echo "   snmp_exporter/floor per request: $(calc "${R[${a}_se_req_us]} / ${R[${a}_floor]}")"
     done

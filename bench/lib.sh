@@ -191,9 +191,10 @@ build_floor() {
 }
 
 # floor_us HOST PORT COMMUNITY N [REPETITIONS PACE_US CHAIN]: CPU microseconds per
-# request of the blocking client (back to back, or CHAIN requests every PACE_US).
+# request of the blocking client (back to back, or CHAIN requests every PACE_US); of
+# FLOOR_BIN instead when set (bench/async_floor.rs, the same requests from tokio).
 floor_us() {
-    "$FLOOR" "$@" | tee -a "$WORK/floor.log" |
+    "${FLOOR_BIN:-$FLOOR}" "$@" | tee -a "$WORK/floor.log" |
         sed -n 's/.*cpu_us_per_request=\([0-9.]*\).*/\1/p'
 }
 
