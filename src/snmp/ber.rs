@@ -315,7 +315,6 @@ impl<'a> Reader<'a> {
 }
 
 /// Two's complement of 1 to 8 octets.
-#[inline]
 fn signed(b: &[u8]) -> Option<i64> {
     if b.is_empty() || b.len() > 8 {
         return None;
@@ -328,7 +327,6 @@ fn signed(b: &[u8]) -> Option<i64> {
 }
 
 /// Unsigned of 1 to 9 octets (9 only with a leading zero octet).
-#[inline]
 fn unsigned(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 9 || (b.len() == 9 && b[0] != 0) {
         return None;
@@ -381,7 +379,6 @@ fn decode_oid(r: &Reader<'_>) -> Result<Oid, BerError> {
 }
 
 /// The base-128 sub-identifier at `b[i..]`, at most `max`, and the offset after it.
-#[inline]
 fn subid(b: &[u8], mut i: usize, max: u64) -> Option<(u64, usize)> {
     let mut v: u64 = 0;
     loop {
@@ -399,7 +396,6 @@ fn subid(b: &[u8], mut i: usize, max: u64) -> Option<(u64, usize)> {
 
 /// One value; `r` is positioned at its tag, inside its varbind (the varbind's end bounds
 /// string lengths).
-#[inline]
 fn decode_value(r: &mut Reader<'_>) -> Result<Value, BerError> {
     let at = *r;
     let (tag, len) = r.header()?;
