@@ -81,19 +81,8 @@ R[load_start]=$(loadavg)
 
 # ---------------------------------------------------------------- octopoll, paced
 make_config "$WORK/op-paced.yml" "$DEVICES" "$INTERVAL" "$TIMEOUT" 2
-start_octopoll "$WORK/op-paced.yml" "$OP_PORT"
-wait_first_cycle "$OP_PORT" "$DEVICES" 120
-sleep 2
-c0=$(cpu_ticks "$OP_PID"); p0=$(polls_ok "$OP_PORT"); r0=$(snmp_requests "$OP_PORT"); t0=$(now)
-log "octopoll paced window: ${WINDOW}s, $DEVICES devices every $INTERVAL"
-sleep "$WINDOW"
-c1=$(cpu_ticks "$OP_PID"); p1=$(polls_ok "$OP_PORT"); r1=$(snmp_requests "$OP_PORT"); t1=$(now)
-R[op_polls]=$((p1 - p0))
-R[op_cpu_s]=$(calc "($c1 - $c0) / $CLK_TCK")
-R[op_cpu_per_poll_ms]=$(calc "1000 * ${R[op_cpu_s]} / ${R[op_polls]}")
-R[op_cores]=$(calc "${R[op_cpu_s]} / ($t1 - $t0)")
-R[op_req_per_poll]=$(calc "($r1 - $r0) / ${R[op_polls]}")
-R[op_failed]=$(polls_failed "$OP_PORT")
+measure_octopoll "$WORK/op-paced.yml" "$WINDOW" op keep
+R[op_cpu_per_poll_ms]=${R[op_poll_ms]}
 
 log "timing $RENDERS renders of /metrics ($DEVICES devices)"
 for ((i = 0; i < RENDERS; i++)); do
@@ -114,16 +103,8 @@ stop_pid "$OP_PID"
 awk -v f="$PWD/bench/snmp.yml" 'NR == 1 { print "module_files: [" f "]" }
     /^  modules:/ { print "  modules: [snmp:if_mib]"; next } { print }' \
     "$WORK/op-paced.yml" >"$WORK/op-module.yml"
-start_octopoll "$WORK/op-module.yml" "$OP_PORT"
-wait_first_cycle "$OP_PORT" "$DEVICES" 120
-sleep 2
-c0=$(cpu_ticks "$OP_PID"); p0=$(polls_ok "$OP_PORT"); r0=$(snmp_requests "$OP_PORT")
-log "octopoll paced window with snmp_exporter's module: ${WINDOW}s"
-sleep "$WINDOW"
-c1=$(cpu_ticks "$OP_PID"); p1=$(polls_ok "$OP_PORT"); r1=$(snmp_requests "$OP_PORT")
-R[opm_polls]=$((p1 - p0))
-R[opm_cpu_per_poll_ms]=$(calc "1000 * ($c1 - $c0) / $CLK_TCK / ${R[opm_polls]}")
-R[opm_req_per_poll]=$(calc "($r1 - $r0) / ${R[opm_polls]}")
+measure_octopoll "$WORK/op-module.yml" "$WINDOW" opm keep
+R[opm_cpu_per_poll_ms]=${R[opm_poll_ms]}
 R[opm_series]=$(curl -s --max-time 60 "http://127.0.0.1:$OP_PORT/probe?device=sim-00000" | grep -vc '^#')
 R[opm_rss_mb]=$(calc "$(vm_hwm_kb "$OP_PID") / 1024")
 stop_pid "$OP_PID"

@@ -102,11 +102,12 @@ start_octopoll() {
     log "octopoll pid $OP_PID on 127.0.0.1:$port ($cfg)"
 }
 
-# measure_octopoll CONFIG WINDOW PREFIX: octopoll ($BIN) paced on CONFIG, WINDOW seconds after
-# its first cycle; sets R[PREFIX_*] (the caller declares `declare -A R`): polls, reqs,
-# cpu_s, poll_ms, req_us, req_per_poll, failed, rss.
+# measure_octopoll CONFIG WINDOW PREFIX [keep]: octopoll ($BIN) paced on CONFIG, WINDOW seconds
+# after its first cycle; sets R[PREFIX_*] (the caller declares `declare -A R`): polls, reqs,
+# cpu_s, cores, poll_ms, req_us, req_per_poll, failed, rss. With `keep`, octopoll is left
+# running (OP_PID) for the caller's further measurements, which stop it.
 measure_octopoll() {
-    local cfg=$1 window=$2 p=$3 n c0 c1 p0 p1 r0 r1 t0 t1
+    local cfg=$1 window=$2 p=$3 keep=${4:-} n c0 c1 p0 p1 r0 r1 t0 t1
     n=$(grep -c '^  - {name:' "$cfg")
     start_octopoll "$cfg" "$OP_PORT"
     wait_first_cycle "$OP_PORT" "$n" 120
@@ -118,12 +119,13 @@ measure_octopoll() {
     R[${p}_polls]=$((p1 - p0))
     R[${p}_reqs]=$((r1 - r0))
     R[${p}_cpu_s]=$(calc "($c1 - $c0) / $CLK_TCK")
+    R[${p}_cores]=$(calc "${R[${p}_cpu_s]} / ($t1 - $t0)")
     R[${p}_poll_ms]=$(calc "1000 * ${R[${p}_cpu_s]} / ${R[${p}_polls]}")
     R[${p}_req_us]=$(calc "1e6 * ${R[${p}_cpu_s]} / ${R[${p}_reqs]}")
     R[${p}_req_per_poll]=$(calc "${R[${p}_reqs]} / ${R[${p}_polls]}")
     R[${p}_failed]=$(polls_failed "$OP_PORT")
     R[${p}_rss]=$(calc "$(vm_hwm_kb "$OP_PID") / 1024")
-    stop_pid "$OP_PID"
+    [[ -n "$keep" ]] || stop_pid "$OP_PID"
 }
 
 # self-metrics of octopoll (no device series, cheap to render)
