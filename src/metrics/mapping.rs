@@ -1,7 +1,6 @@
 //! Pure mapping from SNMP varbinds to the values octopoll exposes. Everything that could
 //! fail a scrape (label escaping, value ranges) is settled here, at poll time.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::snmp::{Oid, Value};
@@ -124,6 +123,23 @@ pub fn escape_label(s: &str) -> String {
     out
 }
 
+/// `escape_label(&value.to_label())`, shared. A string of printable ASCII other than `\`
+/// and `"` (most interface names and descriptions) is its own label: it is copied once,
+/// where the general path allocates three times (a label refresh is most of its poll).
+fn label(value: &Value) -> Arc<str> {
+    if let Value::OctetString(b) | Value::Opaque(b) = value {
+        if b.iter()
+            .all(|&c| (0x20..0x7f).contains(&c) && c != b'\\' && c != b'"')
+        {
+            // Printable ASCII is UTF-8; the check cannot fail.
+            if let Ok(s) = std::str::from_utf8(b) {
+                return Arc::from(s);
+            }
+        }
+    }
+    escape_label(&value.to_label()).into()
+}
+
 /// The system group, label values already escaped.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SystemInfo {
@@ -230,21 +246,56 @@ fn row_index(oid: &Oid, column: &Oid) -> Option<u32> {
 /// width: a Counter32 in a 64-bit column is ignored (names never lie about width).
 pub fn interfaces_from(fetched: &Fetched) -> Vec<Interface> {
     let roots = oids::if_columns();
-    let mut by_index: BTreeMap<u32, Interface> = BTreeMap::new();
+    let mut out: Vec<Interface> = Vec::new();
     for (col, root) in roots.iter().enumerate() {
+        let mut cur = 0;
         for (oid, value) in fetched.under(root) {
-            let Some(idx) = row_index(oid, &roots[col]) else {
+            let Some(idx) = row_index(oid, root) else {
                 continue;
             };
-            let iface = by_index.entry(idx).or_insert_with(|| Interface {
-                index: idx,
-                labels: [idx.to_string().into(), empty(), empty(), empty()],
-                ..Interface::default()
-            });
-            apply_column(iface, col, value);
+            let new = |index| {
+                Some(Interface {
+                    index,
+                    labels: [index.to_string().into(), empty(), empty(), empty()],
+                    ..Interface::default()
+                })
+            };
+            if let Some(pos) = row_of(&mut out, cur, idx, new) {
+                cur = pos + 1;
+                apply_column(&mut out[pos], col, value);
+            }
         }
     }
-    by_index.into_values().collect()
+    out
+}
+
+/// Where interface `idx` is in `out` (sorted by ifIndex), inserted with `new` when it is
+/// not there (or not, when `new` gives nothing). Rows come in ifIndex order, so it is
+/// looked for from `cur`, where the last one was found, and is most often there.
+fn row_of(
+    out: &mut Vec<Interface>,
+    cur: usize,
+    idx: u32,
+    new: impl FnOnce(u32) -> Option<Interface>,
+) -> Option<usize> {
+    let ahead = out[cur.min(out.len())..]
+        .iter()
+        .position(|i| i.index >= idx)
+        .map(|p| cur + p);
+    let pos = match ahead {
+        Some(p) if out[p].index == idx => Ok(p),
+        // Out of order (an agent's choice): a search of the whole.
+        _ if cur > 0 && out[cur - 1].index >= idx => out.binary_search_by_key(&idx, |i| i.index),
+        Some(p) => Err(p),
+        None => Err(out.len()),
+    };
+    match pos {
+        Ok(p) => Some(p),
+        Err(p) => {
+            out.insert(p, new(idx)?);
+            Some(p)
+        }
+    }
 }
 
 /// An interface's labels and ifHighSpeed (the label columns' part), without its values:
@@ -299,37 +350,19 @@ pub fn interfaces_with_labels(fetched: &Fetched, labelled: &[InterfaceLabels]) -
         if oids::IF_LABEL_COLUMNS[col] {
             continue;
         }
-        // Rows come in ifIndex order: each is looked for from where the last one was.
         let mut cur = 0;
         for (oid, value) in fetched.this_poll_under(root) {
             let Some(idx) = row_index(oid, root) else {
                 continue;
             };
-            let ahead = out[cur.min(out.len())..]
-                .iter()
-                .position(|i| i.index >= idx)
-                .map(|p| cur + p);
-            let pos = match ahead {
-                Some(p) if out[p].index == idx => Ok(p),
-                // Out of order (an agent's choice): a search of the whole.
-                _ if cur > 0 && out[cur - 1].index >= idx => {
-                    out.binary_search_by_key(&idx, |i| i.index)
-                }
-                Some(p) => Err(p),
-                None => Err(out.len()),
+            let new = |index| {
+                let k = labelled.binary_search_by_key(&index, |i| i.index).ok()?;
+                Some(labelled[k].interface())
             };
-            let pos = match pos {
-                Ok(p) => p,
-                Err(p) => match labelled.binary_search_by_key(&idx, |i| i.index) {
-                    Ok(k) => {
-                        out.insert(p, labelled[k].interface());
-                        p
-                    }
-                    Err(_) => continue,
-                },
-            };
-            cur = pos + 1;
-            apply_column(&mut out[pos], col, value);
+            if let Some(pos) = row_of(&mut out, cur, idx, new) {
+                cur = pos + 1;
+                apply_column(&mut out[pos], col, value);
+            }
         }
     }
     out
@@ -360,9 +393,9 @@ fn apply_column(iface: &mut Interface, col: usize, value: &Value) {
         _ => None,
     };
     match col {
-        DESCR => iface.labels[2] = escape_label(&value.to_label()).into(),
-        NAME => iface.labels[1] = escape_label(&value.to_label()).into(),
-        ALIAS => iface.labels[3] = escape_label(&value.to_label()).into(),
+        DESCR => iface.labels[2] = label(value),
+        NAME => iface.labels[1] = label(value),
+        ALIAS => iface.labels[3] = label(value),
         ADMIN => iface.admin = int(value),
         OPER => iface.oper = int(value),
         IN_DISC => iface.in_discards = counter32(value),
@@ -448,6 +481,33 @@ mod tests {
             f.insert_walk(o(root), rows);
         }
         f
+    }
+
+    #[test]
+    fn a_label_is_the_escaped_text_of_its_value_on_either_path() {
+        // Every byte alone and between letters, and strings that take each path.
+        let mut cases: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        cases.extend((0..=255u8).map(|b| vec![b'G', b'i', b, b'0']));
+        for s in [
+            "",
+            "GigabitEthernet1/0/1",
+            "uplink to \"core\" \\ rack 4",
+            "Ethernet\n2",
+            "trunk\0",
+            "Überlauf",
+            "tab\there",
+        ] {
+            cases.push(s.as_bytes().to_vec());
+        }
+        cases.push(vec![b'x', 0xff, 0xfe, b'y']);
+        for b in cases {
+            for v in [Value::OctetString(b.clone()), Value::Opaque(b.clone())] {
+                assert_eq!(&*label(&v), escape_label(&v.to_label()), "{b:?}");
+            }
+        }
+        for v in [Value::Integer(-3), Value::Gauge32(7), Value::Null] {
+            assert_eq!(&*label(&v), escape_label(&v.to_label()));
+        }
     }
 
     #[test]
@@ -551,6 +611,14 @@ mod tests {
         shuffled[3].1.reverse();
         shuffled[1].1.swap(0, 5);
         assert_eq!(interfaces_with_labels(&walk(&shuffled), &labelled), full);
+        // The same for a walk of every column.
+        let mut all_shuffled = all.clone();
+        all_shuffled[0].1.reverse();
+        all_shuffled[4].1.swap(2, 9);
+        assert_eq!(
+            interfaces_from(&walk(&all_shuffled)),
+            interfaces_from(&walk(&all))
+        );
     }
 
     #[test]

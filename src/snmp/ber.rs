@@ -116,12 +116,14 @@ fn subid_size(v: u64) -> usize {
     n
 }
 
-fn put_subid(out: &mut Vec<u8>, v: u64) {
+/// Writes `v` base-128 at `dst[k..]`; returns the offset after it.
+fn write_subid(dst: &mut [u8], k: usize, v: u64) -> usize {
     let n = subid_size(v);
-    for i in (0..n).rev() {
-        let more = if i == 0 { 0 } else { 0x80 };
-        out.push(((v >> (7 * i)) & 0x7f) as u8 | more);
+    for i in 0..n {
+        let more = if i + 1 == n { 0 } else { 0x80 };
+        dst[k + i] = ((v >> (7 * (n - 1 - i))) & 0x7f) as u8 | more;
     }
+    k + n
 }
 
 /// The first sub-identifier (arcs 1 and 2 combined, X.690 8.19.4) and the arcs after it.
@@ -197,18 +199,22 @@ pub(crate) fn encode_request(out: &mut Vec<u8>, req: &Request<'_>) {
         let content = oid_content_size(oid);
         put_header(out, SEQUENCE, tlv_size(content) + 2);
         put_header(out, OBJECT_IDENTIFIER, content);
+        // Written in place: a push per octet was most of a request's encoding.
+        let start = out.len();
+        out.resize(start + content, 0);
+        let dst = &mut out[start..];
         let (first, rest) = first_subid(oid.arcs());
-        if let Some(f) = first {
-            put_subid(out, f);
-        }
+        let mut k = first.map_or(0, |f| write_subid(dst, 0, f));
         for &a in rest {
             // Most arcs are below 128: one octet.
             if a < 0x80 {
-                out.push(a as u8);
+                dst[k] = a as u8;
+                k += 1;
             } else {
-                put_subid(out, u64::from(a));
+                k = write_subid(dst, k, u64::from(a));
             }
         }
+        debug_assert_eq!(k, content);
         out.extend_from_slice(&[NULL, 0]);
     }
 }
