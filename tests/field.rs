@@ -462,3 +462,104 @@ fn a_column_over_max_rows_fails_the_poll_naming_column_and_limit() {
         "{body}"
     );
 }
+
+/// `column`'s rows on the agent at `port` (ifIndex → value), read with net-snmp's
+/// snmpbulkwalk (not through octopoll).
+fn agent_column(port: u16, column: &str) -> std::collections::BTreeMap<u32, u64> {
+    let out = snmp_tool(
+        "snmpbulkwalk",
+        &["-v2c", "-c", "public", "-t", "2", "-r", "1", "-Oq"],
+        port,
+        &[column],
+    )
+    .expect("snmpbulkwalk");
+    out.lines()
+        .filter_map(|l| {
+            let (oid, v) = l.split_once(' ')?;
+            let idx = oid.strip_prefix(&format!(".{column}."))?.parse().ok()?;
+            Some((idx, v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// A recorded switch with a few ports lacking 64-bit counters (a Catalyst 3750: 4 of its 59
+/// interfaces) exposes those ports' 32-bit octet counters as the agent has them, and no
+/// other port's. octopoll fetches them by GET instead of walking both 32-bit columns (the
+/// poller's unit test `a_few_interfaces_without_64_bit_counters_get_theirs_by_get_many_by_a_walk`
+/// checks which requests; this one the values, over UDP).
+#[test]
+fn a_recorded_switch_exposes_the_32_bit_counters_of_its_few_ports_without_64_bit_ones() {
+    let gz =
+        std::path::Path::new("/usr/share/doc/snmpsim/examples/data/cisco_16_switch.snmprec.gz");
+    if !gz.exists() {
+        assert!(!in_ci(), "snmpsim's recordings are not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("cisco_16_switch.snmprec");
+    let out = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(gz)
+        .output()
+        .unwrap();
+    std::fs::write(&rec, out.stdout).unwrap();
+    let sim = Simulator::start(&[rec]);
+    let port = sim.ports["cisco_16_switch"];
+    let hc = agent_column(port, "1.3.6.1.2.1.31.1.1.1.6");
+    let in32 = agent_column(port, "1.3.6.1.2.1.2.2.1.10");
+    let out32 = agent_column(port, "1.3.6.1.2.1.2.2.1.16");
+    let lacking: BTreeSet<u32> = in32
+        .keys()
+        .copied()
+        .filter(|i| !hc.contains_key(i))
+        .collect();
+    assert!(
+        !lacking.is_empty() && lacking.len() * 4 <= in32.len(),
+        "the recording should have a few ports without 64-bit counters: {lacking:?} of {}",
+        in32.len()
+    );
+
+    let cfg = dir.path().join("octopoll.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "defaults: {{interval: 2s, timeout: 500ms, retries: 1, auth: pub}}\n\
+             auths: {{pub: {{version: 2c, community: public}}}}\n\
+             devices:\n  - {{name: c3750, address: \"127.0.0.1:{port}\"}}\n"
+        ),
+    )
+    .unwrap();
+    let o = Octopoll::start(&cfg, &["--no-watch"]);
+    let polled = wait_for(Duration::from_secs(30), || {
+        let (_, body) = o.get("/metrics?devices=false");
+        (sample(
+            &body,
+            "octopoll_polls_total{device=\"c3750\",result=\"success\"}",
+        )? >= 3.0)
+            .then_some(())
+    });
+    assert!(polled.is_some(), "3 polls not done: {}", o.log());
+    let (_, body) = o.get("/metrics");
+    let exposed = |family: &str| -> std::collections::BTreeMap<u32, u64> {
+        body.lines()
+            .filter(|l| l.starts_with(&format!("{family}{{device=\"c3750\"")))
+            .map(|l| {
+                let idx = label(l, "ifIndex").expect("ifIndex label").parse().unwrap();
+                let v: f64 = l.rsplit(' ').next().unwrap().parse().unwrap();
+                (idx, v as u64)
+            })
+            .collect()
+    };
+    let want = |col: &std::collections::BTreeMap<u32, u64>| {
+        lacking
+            .iter()
+            .map(|i| (*i, col[i]))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(exposed("ifInOctets_total"), want(&in32));
+    assert_eq!(exposed("ifOutOctets_total"), want(&out32));
+    // The others keep their 64-bit counters, as the agent has them.
+    let hc_exposed = exposed("ifHCInOctets_total");
+    assert_eq!(hc_exposed.len(), hc.len());
+    assert!(hc_exposed.keys().all(|i| !lacking.contains(i)));
+}

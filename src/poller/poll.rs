@@ -15,6 +15,13 @@ use crate::table::{Families, Family, Fetched, Flavor, KeptWalks, Plan, TableModu
 /// the device sets `max_rows`.
 pub const ROW_LIMIT: usize = crate::snmp::DEFAULT_MAX_ROWS_PER_COLUMN;
 
+/// At most one interface in this many lacking 64-bit counters: their 32-bit ones are
+/// fetched by GET, not both columns walked. For M such interfaces of N, the GETs take
+/// M / 16 requests (two OIDs each, 32 to a request) and the walk about N / 25 (50 rows of
+/// the two columns per capped reply): GETs are fewer up to about 60% of the interfaces,
+/// and a quarter leaves room for agents that fit less in a reply.
+const FEW_32_BIT: usize = 4;
+
 /// What a successful poll read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollData {
@@ -463,16 +470,31 @@ async fn decode<S: Snmp>(
             Some(l) => mapping::interfaces_with_labels(fetched, l),
             None => mapping::interfaces_from(fetched),
         };
-        if ifaces.iter().any(Interface::lacks_hc) {
-            fetch(
-                session,
-                oids::if_counters32(),
-                &[],
-                settings,
-                fetched,
-                report,
-            )
-            .await?;
+        let lacking: Vec<u32> = ifaces
+            .iter()
+            .filter(|i| i.lacks_hc())
+            .map(|i| i.index)
+            .collect();
+        if !lacking.is_empty() {
+            if lacking.len() * FEW_32_BIT <= ifaces.len() {
+                // A few interfaces without 64-bit counters (a switch's management or stack
+                // ports): their two counters by GET, not both whole columns walked.
+                let wanted: Vec<Oid> = lacking
+                    .iter()
+                    .flat_map(|&i| oids::if_counters32().iter().map(move |c| c.join(&[i])))
+                    .collect();
+                get_all(session, &wanted, fetched, report).await?;
+            } else {
+                fetch(
+                    session,
+                    oids::if_counters32(),
+                    &[],
+                    settings,
+                    fetched,
+                    report,
+                )
+                .await?;
+            }
             mapping::apply_counters32(&mut ifaces, fetched);
         }
         data.interfaces = ifaces;
@@ -575,11 +597,13 @@ mod tests {
         assert!(!sorted_subset(&[1], &[]));
     }
 
-    /// An agent over a sorted MIB that records the columns each request asks for.
+    /// An agent over a sorted MIB that records the columns each request asks for, and the
+    /// instances each GET asks for.
     #[derive(Default)]
     struct Agent {
         mib: Mutex<BTreeMap<Oid, Value>>,
         asked: Mutex<Vec<Oid>>,
+        got: Mutex<Vec<Oid>>,
     }
 
     fn o(s: &str) -> Oid {
@@ -672,6 +696,7 @@ mod tests {
 
     impl Snmp for Agent {
         async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+            self.got.lock().unwrap().extend(oids.iter().cloned());
             let mib = self.mib.lock().unwrap();
             Ok(oids
                 .iter()
@@ -712,10 +737,79 @@ mod tests {
 
     fn poll_once(agent: &Agent, dev: &Device, state: &mut PollState) -> PollData {
         agent.asked.lock().unwrap().clear();
+        agent.got.lock().unwrap().clear();
         block_on(poll(agent, dev, state)).unwrap()
     }
 
     const IF_NAME: &str = "1.3.6.1.2.1.31.1.1.1.1";
+
+    #[test]
+    fn a_few_interfaces_without_64_bit_counters_get_theirs_by_get_many_by_a_walk() {
+        let names: Vec<String> = (1..=8).map(|i| format!("Gi0/{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let (in32, out32) = ("1.3.6.1.2.1.2.2.1.10", "1.3.6.1.2.1.2.2.1.16");
+        // `without` of the 8 interfaces (ifIndex 1..) have 32-bit octet counters only.
+        let agent_with = |without: &[u32]| {
+            let agent = Agent::default();
+            agent.interfaces(1, &names, 1000, 5);
+            for i in 1..=8u32 {
+                agent.set(&format!("{in32}.{i}"), Value::Counter32(i * 10));
+                agent.set(&format!("{out32}.{i}"), Value::Counter32(i * 20));
+            }
+            for i in without {
+                let mut mib = agent.mib.lock().unwrap();
+                mib.remove(&o(&format!("1.3.6.1.2.1.31.1.1.1.6.{i}")));
+                mib.remove(&o(&format!("1.3.6.1.2.1.31.1.1.1.10.{i}")));
+            }
+            agent
+        };
+        let dev = device("");
+        // (ifIndex, ifHCInOctets, ifInOctets, ifOutOctets) of each interface.
+        type Counters = (u32, Option<u64>, Option<u64>, Option<u64>);
+        let counters = |d: &PollData| -> Vec<Counters> {
+            d.interfaces
+                .iter()
+                .map(|i| (i.index, i.hc_in, i.in32, i.out32))
+                .collect()
+        };
+        // Two of eight: their four instances by one GET, neither column walked.
+        let agent = agent_with(&[3, 7]);
+        let mut st = PollState::default();
+        for n in 1..=3 {
+            let d = poll_once(&agent, &dev, &mut st);
+            assert!(
+                !agent.asked_for(in32) && !agent.asked_for(out32),
+                "poll {n}"
+            );
+            let got = agent.got.lock().unwrap().clone();
+            let want: Vec<Oid> = ["10.3", "16.3", "10.7", "16.7"]
+                .iter()
+                .map(|c| o(&format!("1.3.6.1.2.1.2.2.1.{c}")))
+                .collect();
+            assert_eq!(got, want, "poll {n}");
+            for (idx, hc, i32_, o32) in counters(&d) {
+                if idx == 3 || idx == 7 {
+                    assert_eq!(
+                        (hc, i32_, o32),
+                        (None, Some(u64::from(idx) * 10), Some(u64::from(idx) * 20))
+                    );
+                } else {
+                    assert_eq!((hc, i32_, o32), (Some(u64::from(idx) * 1000), None, None));
+                }
+            }
+        }
+        // Three of eight (more than one in four): both columns walked, no GET.
+        let agent = agent_with(&[2, 4, 6]);
+        let mut st = PollState::default();
+        let d = poll_once(&agent, &dev, &mut st);
+        assert!(agent.asked_for(in32) && agent.asked_for(out32));
+        assert!(agent.got.lock().unwrap().is_empty());
+        let lacking: Vec<_> = counters(&d).into_iter().filter(|c| c.1.is_none()).collect();
+        assert_eq!(
+            lacking,
+            [2u32, 4, 6].map(|i| (i, None, Some(u64::from(i) * 10), Some(u64::from(i) * 20)))
+        );
+    }
 
     #[test]
     fn labels_are_walked_on_their_cadence() {
