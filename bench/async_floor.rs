@@ -10,6 +10,12 @@
 //! Arguments as `bench/floor.c`'s: N requests, in chains of CHAIN back to back, one chain
 //! every PACE_US (0: back to back). Prints the same line, `cpu_us_per_request=`, from the
 //! process's own user and system time over the requests (start-up not counted).
+//!
+//! Variants, to tell what of the runtime's cost a poller could avoid:
+//! `ASYNC_FLOOR_RUNTIME=current` runs the task on a current-thread runtime (no second
+//! worker to wake); `ASYNC_FLOOR_TIMEOUT=0` waits for each reply without a timer;
+//! `ASYNC_FLOOR_PIPELINE=1` sends each chain's requests at once and then takes their
+//! replies (one timer per chain), as a poller could when it knows a walk's rows.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -41,12 +47,27 @@ fn main() {
     };
     let (n, reps, pace_us, chain) = (number(3, 0), number(4, 25), number(5, 0), number(6, 1));
     let request = Request::new(args[2].as_bytes(), reps as u32);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let current = std::env::var("ASYNC_FLOOR_RUNTIME").is_ok_and(|v| v == "current");
+    let timed = std::env::var("ASYNC_FLOOR_TIMEOUT").map_or(true, |v| v != "0");
+    let pipelined = std::env::var("ASYNC_FLOOR_PIPELINE").is_ok_and(|v| v == "1");
+    let runtime = if current {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build()
+    .expect("tokio runtime");
     // A spawned task, as octopoll's polls are: the worker that the reactor wakes runs it.
-    let run = runtime.spawn(requests(addr, request, n, pace_us, chain.max(1)));
+    let run = runtime.spawn(requests(
+        addr,
+        request,
+        n,
+        pace_us,
+        chain.max(1),
+        timed,
+        pipelined,
+    ));
     let r = match runtime.block_on(run) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -59,7 +80,8 @@ fn main() {
         }
     };
     println!(
-        "async_floor requests={n} ok={} pace_us={pace_us} chain={chain} cpu_us_per_request={:.2} user_us={:.0} sys_us={:.0} wall_s={:.3} reply_bytes={}",
+        "async_floor runtime={} timeout={timed} pipelined={pipelined} requests={n} ok={} pace_us={pace_us} chain={chain} cpu_us_per_request={:.2} user_us={:.0} sys_us={:.0} wall_s={:.3} reply_bytes={}",
+        if current { "current" } else { "multi" },
         r.ok,
         (r.user_us + r.sys_us) / n.max(1) as f64,
         r.user_us,
@@ -164,6 +186,8 @@ async fn requests(
     n: u64,
     pace_us: u64,
     chain: u64,
+    timed: bool,
+    pipelined: bool,
 ) -> std::io::Result<Outcome> {
     let local = if addr.is_ipv6() {
         "[::]:0"
@@ -176,27 +200,63 @@ async fn requests(
     let (u0, s0) = cpu_us();
     let start = Instant::now();
     let mut next = tokio::time::Instant::now();
-    for i in 0..n {
+    let mut i = 0;
+    while i < n {
         if pace_us > 0 && i % chain == 0 {
             next += Duration::from_micros(pace_us);
             tokio::time::sleep_until(next).await;
+        }
+        if pipelined {
+            // The whole chain at once, then its replies in any order.
+            let m = chain.min(n - i);
+            let first = FIRST_ID as u32 + i as u32;
+            for k in 0..m {
+                request.set_id(first + k as u32);
+                sock.send_to(&request.bytes, addr).await?;
+            }
+            let mut pending = m;
+            let replies = async {
+                while pending > 0 {
+                    let (got, from) = sock.recv_from(&mut buf).await?;
+                    let id = request_id(&buf[..got]).unwrap_or(0);
+                    if from == addr && (first..first + m as u32).contains(&id) {
+                        pending -= 1;
+                        ok += 1;
+                        reply_bytes = got;
+                    }
+                }
+                Ok::<(), std::io::Error>(())
+            };
+            if let Ok(r) = tokio::time::timeout(Duration::from_secs(2), replies).await {
+                r?;
+            }
+            i += m;
+            continue;
         }
         let id = FIRST_ID as u32 + i as u32;
         request.set_id(id);
         sock.send_to(&request.bytes, addr).await?;
         // Until the reply with this id, or 2 s (counted as not ok), as floor.c waits.
-        let reply = tokio::time::timeout(Duration::from_secs(2), async {
+        let reply = async {
             loop {
                 let (got, from) = sock.recv_from(&mut buf).await?;
                 if from == addr && request_id(&buf[..got]) == Some(id) {
                     return Ok::<usize, std::io::Error>(got);
                 }
             }
-        });
-        if let Ok(got) = reply.await {
+        };
+        let got = if timed {
+            tokio::time::timeout(Duration::from_secs(2), reply)
+                .await
+                .ok()
+        } else {
+            Some(reply.await)
+        };
+        if let Some(got) = got {
             ok += 1;
             reply_bytes = got?;
         }
+        i += 1;
     }
     let wall = start.elapsed();
     let (u1, s1) = cpu_us();

@@ -9,7 +9,8 @@
 # `valgrind --tool=callgrind`; counters are zeroed after a warm-up and dumped after
 # WINDOW seconds, so start-up is not counted. Needs valgrind (apt-get install valgrind).
 #
-# Environment: DEVICES [20], WARMUP [15], WINDOW [30], OP_PORT [29174].
+# Environment: DEVICES [20], WARMUP [15], WINDOW [30], OP_PORT [29174], REFRESH [the
+# default cadence; 1: every column every poll, snmp_exporter's work].
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
@@ -24,6 +25,7 @@ command -v valgrind >/dev/null || { log "valgrind is not installed"; exit 1; }
 BIN=$1
 start_sim "$DEVICES" "$(free_base "$DEVICES" 31000)"
 make_config "$WORK/p.yml" "$DEVICES" 1s 300ms 2
+[[ -z "${REFRESH:-}" ]] || sed -i "/^defaults:/a\\  refresh: $REFRESH" "$WORK/p.yml"
 
 success() { self_metrics "$OP_PORT" | awk '/^octopoll_polls_total\{.*success/ { s += $2 } END { print s + 0 }'; }
 first_ir=
