@@ -9,6 +9,7 @@
 #   SIM_CAP [1500]       reply cap of the simulator, bytes (0 = unlimited)
 #   INTERVAL [60s] TIMEOUT [5s]   octopoll's interval and per-request timeout
 #   POLLS [3]            polls measured
+#   SETTLE [8]           seconds after the last poll before the RSS held between polls is read
 #   OP_PORT [29164]      octopoll's HTTP port
 #   SKIP_BUILD=1         use the existing target/release/octopoll
 #
@@ -71,7 +72,12 @@ for ((k = 1; k <= POLLS; k++)); do
     report+="poll $k: duration $dur, RSS $(calc "$(vm_rss_kb "$OP_PID") / 1024") MiB"$'\n'
 done
 c2=$(cpu_ticks "$OP_PID"); r2=$(snmp_requests "$OP_PORT")
-rss1=$(vm_rss_kb "$OP_PID"); hwm=$(vm_hwm_kb "$OP_PID")
+rss_now=$(vm_rss_kb "$OP_PID"); hwm=$(vm_hwm_kb "$OP_PID")
+# Held between polls: read SETTLE seconds after the poll. Right after it the RSS still
+# holds what is freed a few seconds later (seen as 690-1160 bytes per interface right
+# after, in one evening's runs of two builds; the same runs' RSS fell by ~35 MiB by 6 s).
+sleep "${SETTLE:-8}"
+rss1=$(vm_rss_kb "$OP_PID")
 t_probe=$(curl -s -o "$WORK/probe.txt" -w '%{time_total}' "http://127.0.0.1:$OP_PORT/probe?device=$device")
 exposed=$(grep -c '^ifHCInOctets_total{' "$WORK/probe.txt" || true)
 up=$(awk '/^snmp_device_up\{/ { print $2 }' "$WORK/probe.txt")
@@ -85,7 +91,7 @@ hwm2=$(vm_hwm_kb "$OP_PID")
     echo "first poll: $(calc "$r1 - $r0") requests, $(calc "($c1 - $c0) / $CLK_TCK") CPU s (start-up of the device included)"
     echo "polls 2..$POLLS: $(calc "($r2 - $r1) / ($POLLS - 1)") requests per poll, $(calc "($c2 - $c1) / $CLK_TCK / ($POLLS - 1)") CPU s per poll, $(calc "1e6 * ($c2 - $c1) / $CLK_TCK / ($r2 - $r1)") us per request"
     echo "device up: $up; interfaces exposed: $exposed; /probe: $(stat -c %s "$WORK/probe.txt") bytes in $t_probe s"
-    echo "RSS: before the first poll $(calc "$rss0 / 1024") MiB, after poll $POLLS $(calc "$rss1 / 1024") MiB, peak in poll 1 $(calc "$h1 / 1024") MiB, in polls 2..$POLLS $(calc "$hwm / 1024") MiB, with the /probe render $(calc "$hwm2 / 1024") MiB"
-    echo "memory per interface: $(calc "($rss1 - $rss0) * 1024 / $INTERFACES") bytes held between polls; at the peak of poll 1 $(calc "($h1 - $rss0) * 1024 / $INTERFACES") bytes, of polls 2..$POLLS $(calc "($hwm - $rss0) * 1024 / $INTERFACES") bytes"
+    echo "RSS: before the first poll $(calc "$rss0 / 1024") MiB, right after poll $POLLS $(calc "$rss_now / 1024") MiB, ${SETTLE:-8} s later $(calc "$rss1 / 1024") MiB, peak in poll 1 $(calc "$h1 / 1024") MiB, in polls 2..$POLLS $(calc "$hwm / 1024") MiB, with the /probe render $(calc "$hwm2 / 1024") MiB"
+    echo "memory per interface: $(calc "($rss1 - $rss0) * 1024 / $INTERFACES") bytes held between polls (${SETTLE:-8} s after one); at the peak of poll 1 $(calc "($h1 - $rss0) * 1024 / $INTERFACES") bytes, of polls 2..$POLLS $(calc "($hwm - $rss0) * 1024 / $INTERFACES") bytes"
     echo "simulator: RSS $(calc "$sim_rss / 1024") MiB"
 } | tee "${RESULT_FILE:-/dev/null}"
